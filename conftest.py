@@ -1,0 +1,16 @@
+"""Settings every test runs with, whatever the environment says."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    # Templates render {% static %} without a collectstatic manifest; files come from finders.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LANGUAGE_CODE = "vi"

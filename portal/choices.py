@@ -1,0 +1,15 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UnitLevel(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    DISTRICT = "district", _("District")
+    COMMUNE = "commune", _("Commune")
+
+
+class Role(models.TextChoices):
+    COUNTER_OFFICER = "counter_officer", _("Counter officer")
+    PROCESSING_OFFICER = "processing_officer", _("Processing officer")
+    MANAGER = "manager", _("Manager")
+    ADMIN = "admin", _("Administrator")

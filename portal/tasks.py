@@ -1,0 +1,14 @@
+import socket
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from .services import record_heartbeat
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def heartbeat_task(name: str = "worker") -> str:
+    """Prove that a worker picks tasks up: beat queues it, the worker records when it ran."""
+    beat = record_heartbeat(name=name, at=timezone.now(), detail=socket.gethostname())
+    return beat.at.isoformat()

@@ -1,0 +1,92 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from procedures.models import DocumentComponent, Field, Procedure
+
+
+class FieldSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Field
+        fields = ["code", "name"]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DocumentComponent
+        fields = ["name", "kind", "count", "required"]
+
+
+class TimeLimitSerializer(serializers.Serializer):
+    value = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
+    unit = serializers.CharField()
+    same_day = serializers.BooleanField()
+    text = serializers.CharField(help_text=_("As published."))
+
+
+class ProcedureListSerializer(serializers.ModelSerializer):
+    field = FieldSerializer(read_only=True)
+    time_limit = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Procedure
+        fields = [
+            "code",
+            "name",
+            "field",
+            "level",
+            "time_limit",
+            "fee",
+            "fee_amount",
+            "online_level",
+            "postal_allowed",
+        ]
+
+    @extend_schema_field(TimeLimitSerializer)
+    def get_time_limit(self, procedure: Procedure) -> dict:
+        return {
+            "value": procedure.time_limit_value,
+            "unit": procedure.time_limit_unit,
+            "same_day": procedure.same_day,
+            "text": procedure.time_limit_note,
+        }
+
+
+class ProcedureDetailSerializer(ProcedureListSerializer):
+    documents = DocumentSerializer(many=True, read_only=True)
+    channels = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta(ProcedureListSerializer.Meta):
+        fields = [
+            *ProcedureListSerializer.Meta.fields,
+            "legal_basis",
+            "result",
+            "applicants",
+            "steps",
+            "channels",
+            "documents",
+        ]
+
+
+class DeadlineQuerySerializer(serializers.Serializer):
+    unit = serializers.CharField(required=False, help_text=_("Agency code of the receiving unit."))
+    received_at = serializers.DateTimeField(
+        required=False,
+        help_text=_("ISO 8601; without an offset it is Asia/Ho_Chi_Minh. Default: now."),
+    )
+
+
+class TraceStepSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    at = serializers.DateTimeField(allow_null=True)
+    params = serializers.DictField()
+    text = serializers.CharField()
+
+
+class DeadlineSerializer(serializers.Serializer):
+    procedure = serializers.CharField()
+    unit = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    start_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    trace = TraceStepSerializer(many=True)

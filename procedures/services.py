@@ -1,0 +1,160 @@
+"""Writes to the catalogue and the working calendar."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from portal.models import Unit
+
+from .choices import CalendarDaySource
+from .holiday_calendar import vietnam_calendar_days
+from .importers import ParsedCatalogue, RowError
+from .models import CalendarDay, DocumentComponent, Field, Procedure
+
+
+class CatalogueImportError(Exception):
+    """The import was refused; nothing was written. ``errors`` says why, row by row."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    fields_created: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def import_procedures(*, catalogue: ParsedCatalogue) -> ImportResult:
+    """Create or update the procedures of a parsed catalogue file, all or nothing.
+
+    A procedure's documents are replaced by the file's list. Procedures absent from the file
+    are left alone (an import is an update, not a sync).
+    """
+    errors = list(catalogue.errors)
+    known_fields = {f.code: f for f in Field.objects.all()}
+    result = ImportResult()
+    for record in catalogue.fields:
+        existing = known_fields.get(record.code)
+        if existing is None:
+            existing = Field.objects.create(
+                code=record.code, name=record.name, sort_order=record.sort_order
+            )
+            result.fields_created.append(record.code)
+        elif existing.name != record.name or existing.sort_order != record.sort_order:
+            existing.name, existing.sort_order = record.name, record.sort_order
+            existing.save(update_fields=["name", "sort_order"])
+        known_fields[record.code] = existing
+    for index, record in enumerate(catalogue.procedures, start=1):
+        if record.field_code not in known_fields:
+            errors.append(
+                RowError(
+                    index,
+                    record.code,
+                    _("Unknown field “%(field)s”.") % {"field": record.field_code},
+                )
+            )
+    if errors:
+        raise CatalogueImportError(sorted(errors, key=lambda e: e.row))
+
+    existing_procedures = {
+        p.code: p for p in Procedure.objects.filter(code__in=[r.code for r in catalogue.procedures])
+    }
+    for record in catalogue.procedures:
+        procedure = existing_procedures.get(record.code) or Procedure(code=record.code)
+        is_new = procedure.pk is None
+        procedure.name = record.name
+        procedure.field = known_fields[record.field_code]
+        procedure.level = record.level
+        procedure.time_limit_value = record.time_limit_value
+        procedure.time_limit_unit = record.time_limit_unit
+        procedure.same_day = record.same_day
+        procedure.time_limit_note = record.time_limit_note
+        procedure.fee = record.fee
+        procedure.fee_amount = record.fee_amount
+        procedure.legal_basis = record.legal_basis
+        procedure.result = record.result
+        procedure.applicants = record.applicants
+        procedure.steps = record.steps
+        procedure.online_level = record.online_level
+        procedure.postal_allowed = record.postal_allowed
+        procedure.is_active = True
+        procedure.save()
+        if not is_new:
+            procedure.documents.all().delete()
+        DocumentComponent.objects.bulk_create(
+            DocumentComponent(
+                procedure=procedure,
+                name=doc.name,
+                kind=doc.kind,
+                count=doc.count,
+                required=doc.required,
+                sort_order=position,
+            )
+            for position, doc in enumerate(record.documents, start=1)
+        )
+        (result.created if is_new else result.updated).append(record.code)
+    return result
+
+
+@dataclass
+class HolidaySeedResult:
+    created: int = 0
+    kept: int = 0
+
+
+@transaction.atomic
+def seed_holidays(*, years: Iterable[int]) -> HolidaySeedResult:
+    """Add the nationwide public holidays and make-up working days of ``years``.
+
+    Safe to run again: a date that already has a nationwide exception (seeded before, or entered
+    by an administrator) is left as it is, so an administrator's correction is never undone.
+    """
+    seeds = vietnam_calendar_days(years)
+    taken = set(
+        CalendarDay.objects.filter(unit__isnull=True, date__in=[s.date for s in seeds]).values_list(
+            "date", flat=True
+        )
+    )
+    new_days = [
+        CalendarDay(
+            date=seed.date,
+            kind=seed.kind,
+            name=seed.name[:255],
+            source=CalendarDaySource.HOLIDAYS_PACKAGE,
+        )
+        for seed in seeds
+        if seed.date not in taken
+    ]
+    CalendarDay.objects.bulk_create(new_days, ignore_conflicts=True)
+    return HolidaySeedResult(created=len(new_days), kept=len(seeds) - len(new_days))
+
+
+@transaction.atomic
+def add_calendar_day(
+    *,
+    day: date,
+    kind: str,
+    name: str,
+    unit: Unit | None = None,
+    by: AbstractBaseUser | None = None,
+) -> CalendarDay:
+    """Declare a one-off day off or a make-up working day, with its reason."""
+    calendar_day = CalendarDay(
+        date=day,
+        kind=kind,
+        name=name.strip(),
+        unit=unit,
+        source=CalendarDaySource.ADMIN,
+        created_by=by if by is not None and by.is_authenticated else None,
+    )
+    calendar_day.full_clean()
+    calendar_day.save()
+    return calendar_day
