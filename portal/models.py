@@ -102,8 +102,8 @@ class Unit(models.Model):
             return _("A unit of this level must belong to a higher unit.") if allowed else None
         if parent.level not in allowed:
             return _("A %(level)s cannot belong to a %(parent_level)s.") % {
-                "level": self.get_level_display(),
-                "parent_level": parent.get_level_display(),
+                "level": str(self.get_level_display()).lower(),
+                "parent_level": str(parent.get_level_display()).lower(),
             }
         if self.pk and (parent.pk == self.pk or f"/{self.pk}/" in parent.path):
             return _("A unit cannot belong to itself or to a unit below it.")

@@ -191,13 +191,17 @@ def _procedure(data: dict[str, Any], field_code: str) -> ProcedureRecord:
     if not field_code:
         raise ValueError(_("The field is missing."))
     limit = data.get("time_limit") or {}
+    value = _positive_decimal(limit.get("value"))
+    unit = _choice(limit.get("unit"), TimeLimitUnit, _("Time limit unit"))
+    if unit == TimeLimitUnit.CALENDAR_DAYS and value != int(value):
+        raise ValueError(_("A time limit in calendar days must be a whole number."))
     return ProcedureRecord(
         code=code,
         name=name,
         field_code=field_code,
         level=_choice(data.get("level"), ProcedureLevel, _("Level")),
-        time_limit_value=_positive_decimal(limit.get("value")),
-        time_limit_unit=_choice(limit.get("unit"), TimeLimitUnit, _("Time limit unit")),
+        time_limit_value=value,
+        time_limit_unit=unit,
         same_day=_bool(limit.get("same_day", False), _("Same day")),
         time_limit_note=_text(data.get("time_limit_note"))[:500],
         fee=_text(data.get("fee"))[:500],

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.text import search_key
+from portal.text import search_document
 
 from .choices import (
     CalendarDayKind,
@@ -103,10 +103,20 @@ class Procedure(models.Model):
     def save(self, *args, **kwargs) -> None:
         # A derived column, not a business rule: it must follow name and code wherever they
         # are saved from (admin, import, services), so it is kept here.
-        self.search_text = search_key(f"{self.code} {self.name}")
+        self.search_text = search_document(f"{self.code} {self.name}")
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if (
+            self.time_limit_unit == TimeLimitUnit.CALENDAR_DAYS
+            and self.time_limit_value is not None
+            and self.time_limit_value != int(self.time_limit_value)
+        ):
+            raise ValidationError(
+                {"time_limit_value": _("A time limit in calendar days must be a whole number.")}
+            )
 
     @property
     def channels(self) -> list[str]:

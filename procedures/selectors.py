@@ -7,7 +7,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from portal.models import Unit
 from portal.selectors import unit_ancestors
-from portal.text import search_terms
+from portal.text import search_patterns
 
 from .choices import CalendarDayKind, OnlineLevel, TimeLimitUnit
 from .deadlines import (
@@ -31,13 +31,14 @@ def procedure_catalogue(
 ) -> QuerySet[Procedure]:
     """Procedures matching the public catalogue's search and filters.
 
-    Every word of ``search`` must appear in the code or name, ignoring case and diacritics.
+    Every word of ``search`` must appear, whole, in the code or name, ignoring case and
+    diacritics.
     """
     procedures = Procedure.objects.select_related("field")
     if not include_inactive:
         procedures = procedures.active()
-    for term in search_terms(search):
-        procedures = procedures.filter(search_text__contains=term)
+    for pattern in search_patterns(search):
+        procedures = procedures.filter(search_text__contains=pattern)
     if field:
         procedures = procedures.filter(field__code=field)
     if level:

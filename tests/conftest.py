@@ -38,19 +38,6 @@ def skip_or_fail(reason: str, *, required_by: str) -> None:
     pytest.skip(reason)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # With DEBUG unset (as in tests) settings pick WhiteNoise's manifest storage, whose
-    # {% static %} raises until `collectstatic` has run. Tests need no collected, hashed files:
-    # the live server serves static files from the apps' folders. override_settings (rather than
-    # assigning) sends setting_changed, so any storage already built is rebuilt.
-    from django.conf import settings
-    from django.test.utils import override_settings
-
-    if settings.configured:
-        staticfiles = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-        override_settings(STORAGES={**settings.STORAGES, "staticfiles": staticfiles}).enable()
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))

@@ -116,11 +116,13 @@ def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def worker_database(request: pytest.FixtureRequest) -> WorkerDatabase:
+def worker_database(request: pytest.FixtureRequest, transactional_db: None) -> WorkerDatabase:
+    # transactional_db on both backends (pytest-django only sees it when requested statically).
+    # On PostgreSQL it makes the test database exist (NAME is now test_…) and keeps no
+    # transaction open; on SQLite it is unused but cheap.
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        request.getfixturevalue("transactional_db")  # creates the test DB: NAME is now test_…
         return WorkerDatabase(_postgres_url(connection.settings_dict), _orm_heartbeat_at)
     if connection.vendor == "sqlite":
         path = request.getfixturevalue("migrated_sqlite_file")

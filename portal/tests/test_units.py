@@ -74,9 +74,10 @@ def test_a_unit_must_sit_under_a_higher_level(level, parent_key, message):
     tree = unit_tree()
     count = Unit.objects.count()
     unit = Unit(code="000.99.99.H99", name="Sai", level=level, parent=tree.get(parent_key))
-    with pytest.raises(ValidationError) as error, override("en"):
-        save_unit(unit=unit)
-    assert message in str(error.value)
+    with override("en"):
+        with pytest.raises(ValidationError) as error:
+            save_unit(unit=unit)
+        assert message in str(error.value)
     assert Unit.objects.count() == count
 
 

@@ -51,7 +51,7 @@ def test_json_import_creates_fields_procedures_and_documents():
     procedure = Procedure.objects.get(code="1.001193")
     assert procedure.field.name == "Hộ tịch"
     assert procedure.same_day
-    assert procedure.search_text == "1.001193 thu tuc dang ky khai sinh"
+    assert procedure.search_text == " 1.001193 thu tuc dang ky khai sinh "
     assert list(procedure.documents.values_list("name", "required")) == [
         ("Tờ khai đăng ký khai sinh", True),
         ("Giấy chứng sinh", False),
@@ -156,3 +156,9 @@ def test_command_refuses_a_missing_file_and_a_non_catalogue(tmp_path):
 def test_csv_without_the_required_columns_is_refused():
     with pytest.raises(CatalogueFormatError):
         parse_catalogue("a,b\n1,2\n", filename="x.csv")
+
+
+def test_a_fractional_number_of_calendar_days_is_refused():
+    bad = _procedure(time_limit={"value": "1.5", "unit": "calendar_days"})
+    with override("en"), pytest.raises(CatalogueImportError, match="whole number"):
+        import_procedures(catalogue=parse_catalogue(_catalogue(bad)))
