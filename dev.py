@@ -44,7 +44,7 @@ MIN_PYTHON = (3, 11)
 
 TEST_SECRET_KEY = "test-only-insecure-secret-key-not-for-production"
 WEB_READY_TIMEOUT = 120  # seconds for runserver to answer its first request
-STOP_GRACE = 10  # seconds the children get to stop after SIGTERM before SIGKILL
+STOP_GRACE = 15  # seconds the children get to stop after SIGTERM before SIGKILL
 
 
 class StepError(Exception):
@@ -240,9 +240,14 @@ def cmd_compilemessages(_args: argparse.Namespace | None = None) -> int:
         except (OSError, ValueError) as exc:
             errors.append(f"{rel}: {exc}")
             continue
-        for entry in po.translated_entries():
-            for problem in _format_problems(entry):
-                errors.append(f"{rel}:{entry.linenum}: msgid {entry.msgid!r}: {problem}")
+        problems = [
+            f"{rel}:{entry.linenum}: msgid {entry.msgid!r}: {problem}"
+            for entry in po.translated_entries()
+            for problem in _format_problems(entry)
+        ]
+        if problems:  # like msgfmt --check-format: no .mo from a file that would crash
+            errors += problems
+            continue
         data = po.to_binary()
         mo_path = po_path.with_suffix(".mo")
         if not mo_path.exists() or mo_path.read_bytes() != data:
@@ -373,10 +378,19 @@ def _die_with_parent() -> None:
 
 
 class Child:
-    """One long-running process with a process group of its own and a prefixed output."""
+    """One long-running process with a process group of its own and a prefixed output.
 
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], width: int) -> None:
+    Stopping: runserver's autoreloader runs the server in a child process, so the whole group
+    gets SIGTERM. Celery's main process must get SIGTERM alone (a warm shutdown that stops its
+    pool); a SIGTERM to its pool processes as well makes it hang. Whatever is left in the
+    group after the grace period is killed.
+    """
+
+    def __init__(
+        self, name: str, cmd: list[str], env: dict[str, str], width: int, *, term_group: bool
+    ) -> None:
         self.name = name
+        self.term_group = term_group
         colour = {"web": "32", "worker": "35", "beat": "34"}.get(name, "33")
         self.prefix = _paint(f"[{name}]".ljust(width + 2), colour) + " "
         self.proc = subprocess.Popen(
@@ -398,6 +412,13 @@ class Child:
                 sys.stdout.write(self.prefix + line + "\n")
                 sys.stdout.flush()
 
+    def terminate(self) -> None:
+        if self.term_group:
+            self.signal_group(signal.SIGTERM)
+        elif self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+
     def signal_group(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)
@@ -412,7 +433,7 @@ class Child:
 
 def stop_all(children: list[Child]) -> None:
     for child in reversed(children):
-        child.signal_group(signal.SIGTERM)
+        child.terminate()
     deadline = time.monotonic() + STOP_GRACE
     while time.monotonic() < deadline:
         for child in children:
@@ -486,7 +507,7 @@ def cmd_run(_args: argparse.Namespace) -> int:
     try:
         heading("Starting web, worker and beat")
         for name, cmd in commands.items():
-            children.append(Child(name, cmd, env, width))
+            children.append(Child(name, cmd, env, width, term_group=name == "web"))
         for child in children:
             child.reader.start()
         ready = False

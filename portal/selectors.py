@@ -1,6 +1,6 @@
 """Reads for units and roles. Every check of "may this user see that unit" goes through here."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from .choices import Role
@@ -12,7 +12,7 @@ def unit_subtree(unit: Unit) -> QuerySet[Unit]:
     return Unit.objects.filter(path__startswith=unit.path)
 
 
-def visible_units(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Unit]:
+def visible_units(user: User | AnonymousUser) -> QuerySet[Unit]:
     """The units whose work ``user`` may see: the subtree of each unit they are a member of.
 
     Superusers see every unit; citizens and anonymous users see none.
@@ -32,7 +32,7 @@ def visible_units(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Unit]:
     return Unit.objects.filter(condition)
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+def user_roles(user: User | AnonymousUser) -> set[str]:
     """The roles ``user`` holds at any unit (``admin`` for superusers too)."""
     if not user.is_authenticated:
         return set()
@@ -42,7 +42,7 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
     return roles
 
 
-def is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_staff_member(user: User | AnonymousUser) -> bool:
     return bool(user_roles(user))
 
 

@@ -26,6 +26,7 @@ class CalendarForm(UnitChoiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["unit"].label = _("Unit")
         self.fields["unit"].required = False
         self.fields["unit"].empty_label = _("Nationwide")
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import holidays
 
-HOLIDAY = "holiday"
-WORKING_DAY = "working_day"
+HOLIDAY: Final = "holiday"
+WORKING_DAY: Final = "working_day"
 
 MAKEUP_DAY_NAME = "Ngày làm việc bù"
 MAKEUP_DAY_FOR = "Ngày làm việc bù cho ngày nghỉ {day_off:%d/%m/%Y}"

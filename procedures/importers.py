@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import models
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -53,6 +54,7 @@ class DocumentRecord:
 
 @dataclass
 class ProcedureRecord:
+    row: int  # where it stands in the file, for error messages
     code: str
     name: str
     field_code: str
@@ -120,7 +122,7 @@ def _bool(value: Any, name: str) -> bool:
     )
 
 
-def _choice(value: Any, choices: type, name: str) -> str:
+def _choice(value: Any, choices: type[models.TextChoices], name: str) -> str:
     text = _text(value)
     if text not in choices.values:
         raise ValueError(
@@ -179,7 +181,7 @@ def _document(data: dict[str, Any]) -> DocumentRecord:
     )
 
 
-def _procedure(data: dict[str, Any], field_code: str) -> ProcedureRecord:
+def _procedure(data: dict[str, Any], field_code: str, row: int) -> ProcedureRecord:
     code = _text(data.get("code"))
     name = _text(data.get("name"))
     if not code:
@@ -196,6 +198,7 @@ def _procedure(data: dict[str, Any], field_code: str) -> ProcedureRecord:
     if unit == TimeLimitUnit.CALENDAR_DAYS and value != int(value):
         raise ValueError(_("A time limit in calendar days must be a whole number."))
     return ProcedureRecord(
+        row=row,
         code=code,
         name=name,
         field_code=field_code,
@@ -218,9 +221,10 @@ def _procedure(data: dict[str, Any], field_code: str) -> ProcedureRecord:
     )
 
 
-def _check_duplicates(parsed: ParsedCatalogue, rows: list[int]) -> None:
+def _check_duplicates(parsed: ParsedCatalogue) -> None:
     seen: dict[str, int] = {}
-    for record, row in zip(parsed.procedures, rows, strict=True):
+    for record in parsed.procedures:
+        row = record.row
         if record.code in seen:
             parsed.errors.append(
                 RowError(
@@ -252,17 +256,15 @@ def parse_json(text: str) -> ParsedCatalogue:
         parsed.fields.append(
             FieldRecord(code=code, name=name, sort_order=int(item.get("sort_order") or 0))
         )
-    rows = []
     for index, item in enumerate(payload["procedures"], start=1):
         if not isinstance(item, dict):
             parsed.errors.append(RowError(index, "", _("A procedure must be an object.")))
             continue
         try:
-            parsed.procedures.append(_procedure(item, _text(item.get("field"))))
-            rows.append(index)
+            parsed.procedures.append(_procedure(item, _text(item.get("field")), index))
         except ValueError as exc:
             parsed.errors.append(RowError(index, _text(item.get("code")), str(exc)))
-    _check_duplicates(parsed, rows)
+    _check_duplicates(parsed)
     return parsed
 
 
@@ -297,7 +299,6 @@ def parse_csv(text: str) -> ParsedCatalogue:
         )
     parsed = ParsedCatalogue()
     fields: dict[str, FieldRecord] = {}
-    rows = []
     for row in reader:
         line = reader.line_num
         field_name = _text(row.get("field_name"))
@@ -314,8 +315,7 @@ def parse_csv(text: str) -> ParsedCatalogue:
             "documents": _csv_documents(row.get("documents") or ""),
         }
         try:
-            parsed.procedures.append(_procedure(data, field_code))
-            rows.append(line)
+            parsed.procedures.append(_procedure(data, field_code, line))
         except ValueError as exc:
             parsed.errors.append(RowError(line, _text(row.get("code")), str(exc)))
             continue
@@ -324,7 +324,7 @@ def parse_csv(text: str) -> ParsedCatalogue:
                 code=field_code, name=field_name, sort_order=len(fields) + 1
             )
     parsed.fields = list(fields.values())
-    _check_duplicates(parsed, rows)
+    _check_duplicates(parsed)
     return parsed
 
 

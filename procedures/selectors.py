@@ -59,8 +59,8 @@ def procedure_detail(*, code: str, include_inactive: bool = False) -> Procedure:
 
 
 def units_for_procedure(procedure: Procedure) -> QuerySet[Unit]:
-    """The units whose counters handle this procedure: those of its level."""
-    return Unit.objects.filter(level=procedure.level).order_by("path")
+    """The units whose counters handle this procedure: those of its level, by name."""
+    return Unit.objects.filter(level=procedure.level).order_by("name", "code")
 
 
 def office_hours(unit: Unit) -> OfficeHours:
@@ -86,7 +86,7 @@ def effective_calendar_days(*, unit: Unit | None, start: date, end: date) -> lis
     chosen: dict[date, CalendarDay] = {}
     for day in days.select_related("unit"):
         current = chosen.get(day.date)
-        if current is None or depth.get(day.unit_id, -1) > depth.get(current.unit_id, -1):
+        if current is None or depth.get(day.unit_id or 0, -1) > depth.get(current.unit_id or 0, -1):
             chosen[day.date] = day
     return [chosen[d] for d in sorted(chosen)]
 

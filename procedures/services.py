@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -41,22 +41,22 @@ def import_procedures(*, catalogue: ParsedCatalogue) -> ImportResult:
     errors = list(catalogue.errors)
     known_fields = {f.code: f for f in Field.objects.all()}
     result = ImportResult()
-    for record in catalogue.fields:
-        existing = known_fields.get(record.code)
+    for field_record in catalogue.fields:
+        existing = known_fields.get(field_record.code)
         if existing is None:
             existing = Field.objects.create(
-                code=record.code, name=record.name, sort_order=record.sort_order
+                code=field_record.code, name=field_record.name, sort_order=field_record.sort_order
             )
-            result.fields_created.append(record.code)
-        elif existing.name != record.name or existing.sort_order != record.sort_order:
-            existing.name, existing.sort_order = record.name, record.sort_order
+            result.fields_created.append(field_record.code)
+        elif (existing.name, existing.sort_order) != (field_record.name, field_record.sort_order):
+            existing.name, existing.sort_order = field_record.name, field_record.sort_order
             existing.save(update_fields=["name", "sort_order"])
-        known_fields[record.code] = existing
-    for index, record in enumerate(catalogue.procedures, start=1):
+        known_fields[field_record.code] = existing
+    for record in catalogue.procedures:
         if record.field_code not in known_fields:
             errors.append(
                 RowError(
-                    index,
+                    record.row,
                     record.code,
                     _("Unknown field “%(field)s”.") % {"field": record.field_code},
                 )
@@ -144,7 +144,7 @@ def add_calendar_day(
     kind: str,
     name: str,
     unit: Unit | None = None,
-    by: AbstractBaseUser | None = None,
+    by: User | AnonymousUser | None = None,
 ) -> CalendarDay:
     """Declare a one-off day off or a make-up working day, with its reason."""
     calendar_day = CalendarDay(
@@ -153,7 +153,7 @@ def add_calendar_day(
         name=name.strip(),
         unit=unit,
         source=CalendarDaySource.ADMIN,
-        created_by=by if by is not None and by.is_authenticated else None,
+        created_by=by if isinstance(by, User) else None,
     )
     calendar_day.full_clean()
     calendar_day.save()

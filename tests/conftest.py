@@ -17,7 +17,9 @@ marked ``redis``, so ``pytest -m "not browser"`` runs the quick ones.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,14 +74,34 @@ def browser():
             chromium.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "test-results"
+
+
 @pytest.fixture
-def page(browser):
-    """A fresh page (own cookies and storage) in Vietnamese, on Vietnam's clock."""
+def page(browser, request: pytest.FixtureRequest):
+    """A fresh page (own cookies and storage) in Vietnamese, on Vietnam's clock.
+
+    When the test fails, a screenshot of the page is saved under test-results/.
+    """
     context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
         yield page
+        if request.node.stash.get(_CALL_FAILED, False):
+            RESULTS_DIR.mkdir(exist_ok=True)
+            name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-150:]
+            with contextlib.suppress(Exception):  # a broken page must not hide the failure
+                page.screenshot(path=RESULTS_DIR / f"{name}.png", full_page=True)
     finally:
         context.close()
 

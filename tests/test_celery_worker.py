@@ -94,6 +94,7 @@ def _base_env(tmp_path: Path, *, database_url: str) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         CELERY_TASK_ALWAYS_EAGER="0",
     )
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in this process only
     return env
 
 
@@ -131,22 +132,38 @@ def worker_database(request: pytest.FixtureRequest, transactional_db: None) -> W
 
 
 @pytest.fixture
-def celery_env(redis_url: str, worker_database: WorkerDatabase, tmp_path: Path) -> dict:
-    """Environment for worker, beat and producer, after emptying the test queue in Redis."""
+def celery_env(
+    redis_url: str, worker_database: WorkerDatabase, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """Environment for worker, beat and producer: Redis, the worker's database, a queue of its own.
+
+    The queue is unique to the test, so that test runs sharing a Redis (two developers, or the
+    SQLite and PostgreSQL runs) never run each other's tasks, and leftovers of an interrupted
+    run cannot make the beat test pass without beat. Settings only read the queue name from
+    Django settings, so the processes get a settings module of their own: the project's plus
+    CELERY_TASK_DEFAULT_QUEUE.
+    """
     import redis
 
-    from portal.celery import app
-
-    # Messages left over from an interrupted run would be run by our worker and could make the
-    # beat test pass without beat. The test Redis database is ours: drop the default queue.
+    queue = f"ci-{uuid.uuid4().hex}"
+    (tmp_path / "ci_celery_settings.py").write_text(
+        f"from portal.settings import *  # noqa: F403\n\nCELERY_TASK_DEFAULT_QUEUE = {queue!r}\n"
+    )
+    env = _base_env(tmp_path, database_url=worker_database.url)
+    env.update(
+        CELERY_BROKER_URL=redis_url,
+        CELERY_RESULT_BACKEND=redis_url,
+        DJANGO_SETTINGS_MODULE="ci_celery_settings",
+        PYTHONPATH=os.pathsep.join(p for p in (str(tmp_path), env.get("PYTHONPATH")) if p),
+    )
+    yield env
     client = redis.Redis.from_url(redis_url)
     try:
-        client.delete(app.conf.task_default_queue)
+        keys = list(client.scan_iter(match=f"*{queue}*"))
+        if keys:
+            client.delete(*keys)
     finally:
         client.close()
-    env = _base_env(tmp_path, database_url=worker_database.url)
-    env.update(CELERY_BROKER_URL=redis_url, CELERY_RESULT_BACKEND=redis_url)
-    return env
 
 
 @contextmanager

@@ -162,3 +162,20 @@ def test_a_fractional_number_of_calendar_days_is_refused():
     bad = _procedure(time_limit={"value": "1.5", "unit": "calendar_days"})
     with override("en"), pytest.raises(CatalogueImportError, match="whole number"):
         import_procedures(catalogue=parse_catalogue(_catalogue(bad)))
+
+
+def test_csv_errors_name_the_line_of_the_file():
+    header = "code,name,field_code,level,time_limit_value,time_limit_unit\n"
+    text = (
+        header + "1.1,Một,ho-tich,commune,3,working_days\n1.2,Hai,ho-tich,commune,0,working_days\n"
+    )
+    with override("en"):
+        parsed = parse_catalogue(text, filename="x.csv")
+        assert [str(e) for e in parsed.errors] == [
+            "Row 3 (1.2): The time limit must be greater than zero, not 0."
+        ]
+    with (
+        override("en"),
+        pytest.raises(CatalogueImportError, match="Row 2 \\(1.1\\): Unknown field"),
+    ):
+        import_procedures(catalogue=parse_catalogue(text.replace(",0,", ",2,"), filename="x.csv"))
