@@ -176,6 +176,6 @@ def test_csv_errors_name_the_line_of_the_file():
         ]
     with (
         override("en"),
-        pytest.raises(CatalogueImportError, match="Row 2 \\(1.1\\): Unknown field"),
+        pytest.raises(CatalogueImportError, match=r"Row 2 \(1\.1\): Unknown field"),
     ):
         import_procedures(catalogue=parse_catalogue(text.replace(",0,", ",2,"), filename="x.csv"))
