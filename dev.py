@@ -3,8 +3,8 @@
 
     python3 dev.py run       set up, then run web + Celery worker + beat until Ctrl-C
     python3 dev.py setup     everything `run` does before starting the servers
-    python3 dev.py test      lint, format check, migrations check and pytest (extra args go
-                             to pytest: `python3 dev.py test -k intake -x`)
+    python3 dev.py test      ruff (lint, format), mypy, migrations check, then pytest (extra
+                             args go to pytest: `python3 dev.py test -k intake -x`)
     python3 dev.py lock      rewrite requirements.lock from what .venv has installed
     python3 dev.py compilemessages   compile every .po file to .mo (pure Python, polib)
 
@@ -567,6 +567,11 @@ def cmd_test(args: argparse.Namespace) -> int:
             "Fix with: .venv/bin/ruff format .",
         ),
         (
+            "mypy",  # the files of [tool.mypy] in pyproject.toml: services, selectors, deadlines
+            [str(BIN / "mypy")],
+            "Type errors in the strictly typed modules listed under [tool.mypy] files.",
+        ),
+        (
             "manage.py makemigrations --check --dry-run",
             [str(PY), "manage.py", "makemigrations", "--check", "--dry-run"],
             "A model changed without a migration: run .venv/bin/python manage.py makemigrations",
@@ -606,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_setup
     )
     test = sub.add_parser(
-        "test", help="ruff, migrations check, pytest (extra arguments go to pytest)"
+        "test", help="ruff, mypy, migrations check, pytest (extra arguments go to pytest)"
     )
     test.set_defaults(func=cmd_test)
     sub.add_parser("lock", help="rewrite requirements.lock").set_defaults(func=cmd_lock)
