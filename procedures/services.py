@@ -1,5 +1,6 @@
 """Writes to the catalogue and the working calendar."""
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,7 +13,7 @@ from portal.models import Unit
 
 from .choices import CalendarDaySource
 from .holiday_calendar import vietnam_calendar_days
-from .importers import ParsedCatalogue, RowError
+from .importers import ParsedCatalogue, ProcedureRecord, RowError
 from .models import CalendarDay, DocumentComponent, Field, Procedure
 
 
@@ -22,6 +23,14 @@ class CatalogueImportError(Exception):
     def __init__(self, errors: list[RowError]):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+
+# The record's attributes that are the procedure's own columns, copied as they are.
+PROCEDURE_ATTRIBUTES = [
+    f.name
+    for f in dataclasses.fields(ProcedureRecord)
+    if f.name not in {"row", "code", "field_code", "documents"}
+]
 
 
 @dataclass
@@ -70,21 +79,9 @@ def import_procedures(*, catalogue: ParsedCatalogue) -> ImportResult:
     for record in catalogue.procedures:
         procedure = existing_procedures.get(record.code) or Procedure(code=record.code)
         is_new = procedure.pk is None
-        procedure.name = record.name
+        for name in PROCEDURE_ATTRIBUTES:
+            setattr(procedure, name, getattr(record, name))
         procedure.field = known_fields[record.field_code]
-        procedure.level = record.level
-        procedure.time_limit_value = record.time_limit_value
-        procedure.time_limit_unit = record.time_limit_unit
-        procedure.same_day = record.same_day
-        procedure.time_limit_note = record.time_limit_note
-        procedure.fee = record.fee
-        procedure.fee_amount = record.fee_amount
-        procedure.legal_basis = record.legal_basis
-        procedure.result = record.result
-        procedure.applicants = record.applicants
-        procedure.steps = record.steps
-        procedure.online_level = record.online_level
-        procedure.postal_allowed = record.postal_allowed
         procedure.is_active = True
         procedure.save()
         if not is_new:
