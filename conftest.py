@@ -14,3 +14,5 @@ def _test_settings(settings, tmp_path):
     settings.WHITENOISE_AUTOREFRESH = True
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LANGUAGE_CODE = "vi"
+    # Hashing passwords for real takes a third of a second per user: not what tests test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "portal",
     "procedures",
+    "dossiers",
 ]
 
 MIDDLEWARE = [
@@ -145,8 +146,11 @@ STORAGES = {
         )
     },
 }
-# Uploaded documents live outside the static files and are never served directly.
+# Uploaded documents live outside the static files and are never served directly: only the
+# dossier views hand them out, to users who may see the dossier.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", VAR_DIR / "media"))
+ATTACHMENT_MAX_BYTES = int(env("ATTACHMENT_MAX_MB", "10")) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # E-mail
 EMAIL_BACKEND = env(

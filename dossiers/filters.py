@@ -1,0 +1,93 @@
+"""The worklist's filters, shared by the staff page and the API (one definition, one behaviour)."""
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from portal.text import search_key
+
+from .choices import Channel, Status, Timeliness
+from .models import Dossier
+
+SORTS = {
+    "due": ("due_at", "id"),
+    "-due": ("-due_at", "-id"),
+    "received": ("received_at", "id"),
+    "-received": ("-received_at", "-id"),
+    "code": ("code",),
+    "-code": ("-code",),
+}
+
+
+class DossierFilterForm(forms.Form):
+    search = forms.CharField(
+        label=_("Code, applicant's name or phone"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), *Status.choices]
+    )
+    timeliness = forms.ChoiceField(
+        label=_("Timeliness"), required=False, choices=[("", _("All")), *Timeliness.choices]
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", _("All")), *Channel.choices]
+    )
+    procedure = forms.CharField(label=_("Procedure code"), required=False, max_length=32)
+    field = forms.SlugField(label=_("Field"), required=False)
+    unit = forms.CharField(label=_("Unit code"), required=False, max_length=32)
+    received_from = forms.DateField(label=_("Received from"), required=False)
+    received_to = forms.DateField(label=_("Received to"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("due", _("Due date, soonest first")),
+            ("-received", _("Received, newest first")),
+            ("received", _("Received, oldest first")),
+            ("-due", _("Due date, latest first")),
+            ("code", _("Code")),
+        ],
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("received_from"), cleaned.get("received_to")
+        if start and end and end < start:
+            self.add_error("received_to", _("The end date is before the start date."))
+        return cleaned
+
+    def apply(self, dossiers: QuerySet[Dossier]) -> QuerySet[Dossier]:
+        """Filter and sort ``dossiers`` (annotated with ``current_timeliness``) by the form."""
+        data = self.cleaned_data
+        if data.get("status"):
+            dossiers = dossiers.filter(status=data["status"])
+        if data.get("timeliness"):
+            dossiers = dossiers.filter(current_timeliness=data["timeliness"])
+        if data.get("channel"):
+            dossiers = dossiers.filter(channel=data["channel"])
+        if data.get("procedure"):
+            dossiers = dossiers.filter(procedure__code=data["procedure"])
+        if data.get("field"):
+            dossiers = dossiers.filter(procedure__field__code=data["field"])
+        if data.get("unit"):
+            dossiers = dossiers.filter(unit__code=data["unit"])
+        if data.get("received_from"):
+            dossiers = dossiers.filter(received_at__date__gte=data["received_from"])
+        if data.get("received_to"):
+            dossiers = dossiers.filter(received_at__date__lte=data["received_to"])
+        if data.get("search"):
+            dossiers = dossiers.filter(_search(data["search"]))
+        return dossiers.order_by(*SORTS.get(data.get("sort") or "due", SORTS["due"]))
+
+
+def _search(text: str) -> Q:
+    text = text.strip()
+    phone = text.replace(" ", "").replace(".", "")
+    condition = Q(code__icontains=text) | Q(applicant_phone__contains=phone)
+    key = search_key(text)
+    if key:
+        condition |= Q(applicant_search__contains=key)
+    return condition

@@ -1,0 +1,117 @@
+"""Reads of dossiers. Every list or page of dossiers starts from ``visible_dossiers``."""
+
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from portal.models import Unit
+from portal.selectors import visible_units
+from procedures.selectors import working_calendar
+
+from .choices import OPEN_STATUSES, Action, Timeliness
+from .models import Dossier
+from .services import actor_roles
+from .workflow import STAFF_ACTIONS, can_take
+
+
+def visible_dossiers(user: User | AnonymousUser) -> QuerySet[Dossier]:
+    """Staff see the dossiers of their units' subtrees; a citizen sees their own."""
+    if not user.is_authenticated:
+        return Dossier.objects.none()
+    condition = Q(applicant_user=user)
+    if user.is_superuser:
+        condition = Q()
+    else:
+        units = visible_units(user)
+        if units.exists():
+            condition |= Q(unit__in=units)
+    return Dossier.objects.filter(condition)
+
+
+def dossier_detail(*, user: User | AnonymousUser, code: str) -> Dossier:
+    """One dossier the user may see, with what its page shows; raises Dossier.DoesNotExist."""
+    return (
+        visible_dossiers(user)
+        .select_related(
+            "procedure", "procedure__field", "unit", "received_by", "assigned_to", "applicant_user"
+        )
+        .prefetch_related("documents", "attachments", "pauses", "events__by")
+        .get(code=code)
+    )
+
+
+def with_current_timeliness(dossiers: QuerySet[Dossier], now: datetime) -> QuerySet[Dossier]:
+    """Annotate ``current_timeliness``: the stored classification for closed dossiers, and
+    for open ones in time or overdue as of ``now`` (a paused clock judged when it stopped)."""
+    return dossiers.annotate(
+        current_timeliness=Case(
+            When(~Q(status__in=OPEN_STATUSES), then="timeliness"),
+            When(due_at__isnull=True, then=Value(Timeliness.IN_TIME)),
+            When(paused_at__gt=F("due_at"), then=Value(Timeliness.OVERDUE)),
+            When(paused_at__isnull=False, then=Value(Timeliness.IN_TIME)),
+            When(due_at__lt=now, then=Value(Timeliness.OVERDUE)),
+            default=Value(Timeliness.IN_TIME),
+            output_field=CharField(),
+        )
+    )
+
+
+def worklist(*, user: User | AnonymousUser, now: datetime | None = None) -> QuerySet[Dossier]:
+    """The dossiers a staff member works on, with what a list row shows."""
+    return with_current_timeliness(
+        visible_dossiers(user).select_related(
+            "procedure", "procedure__field", "unit", "assigned_to"
+        ),
+        now or timezone.now(),
+    )
+
+
+def remaining_working_time(dossiers: list[Dossier], now: datetime) -> dict[int, timedelta]:
+    """For each open dossier with a due date, the office time left until it is due (negative
+    once overdue), on its unit's calendar. One calendar is built per unit."""
+    calendars = {}
+    result: dict[int, timedelta] = {}
+    for dossier in dossiers:
+        if dossier.due_at is None or dossier.status not in OPEN_STATUSES:
+            continue
+        moment = dossier.paused_at or now
+        first, last = sorted([moment.date(), dossier.due_at.date()])
+        key = (dossier.unit_id, first.year, last.year)
+        if key not in calendars:
+            calendars[key] = working_calendar(
+                unit=dossier.unit, start=date(first.year, 1, 1), end=date(last.year, 12, 31)
+            )
+        calendar = calendars[key]
+        if moment <= dossier.due_at:
+            result[dossier.pk] = calendar.working_time_between(moment, dossier.due_at)
+        else:
+            result[dossier.pk] = -calendar.working_time_between(dossier.due_at, moment)
+    return result
+
+
+def available_actions(dossier: Dossier, user: User | AnonymousUser) -> list[str]:
+    """The actions ``user`` may take on ``dossier`` now, in the order a page offers them."""
+    actors = actor_roles(dossier, user)
+    return [
+        str(action)
+        for action in STAFF_ACTIONS
+        if can_take(action, status=dossier.status, actors=actors)
+        and not (action == Action.APOLOGIZE and dossier.apologized_at is not None)
+    ]
+
+
+def tracking_register(*, unit: Unit, start: date, end: date) -> QuerySet[Dossier]:
+    """Sổ theo dõi hồ sơ (Mẫu 06): the dossiers received by the unit's subtree between two
+    dates, in the order they were received."""
+    tz = timezone.get_current_timezone()
+    first = datetime.combine(start, datetime.min.time(), tzinfo=tz)
+    after = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return (
+        Dossier.objects.filter(
+            unit__path__startswith=unit.path, received_at__gte=first, received_at__lt=after
+        )
+        .select_related("procedure", "unit", "received_by", "assigned_to")
+        .order_by("received_at", "id")
+    )
