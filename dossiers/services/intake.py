@@ -1,0 +1,261 @@
+"""Intake: numbering, in-person and postal receipt, online submission, acceptance, refusal."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.models import Unit
+from portal.text import search_key
+from procedures.choices import OnlineLevel
+from procedures.models import Procedure
+from procedures.selectors import procedure_deadline
+
+from ..choices import Action, Channel, Status
+from ..models import DayCounter, Dossier, DossierDocument
+from ..workflow import open_timeliness
+from .base import (
+    Applicant,
+    DossierPermissionError,
+    _authorize,
+    _locked,
+    _record,
+    _required_text,
+    _transition,
+)
+
+# --- Intake -------------------------------------------------------------------------------------
+
+
+def next_code(*, unit: Unit, at: datetime) -> str:
+    """The next code of ``unit`` for the day of ``at``: ``<agency code>-<yymmdd>-<nnnn>``.
+
+    Must run inside the transaction that stores the dossier: the counter row stays locked until
+    it commits, so concurrent intakes queue, and a failed intake rolls its number back (no gaps,
+    no duplicates).
+    """
+    day = timezone.localdate(at)
+    DayCounter.objects.bulk_create([DayCounter(unit=unit, day=day, last=0)], ignore_conflicts=True)
+    DayCounter.objects.filter(unit=unit, day=day).update(last=F("last") + 1)
+    number = DayCounter.objects.filter(unit=unit, day=day).values_list("last", flat=True).get()
+    return f"{unit.code}-{day:%y%m%d}-{number:04d}"
+
+
+def _check_intake(*, procedure: Procedure, unit: Unit, channel: str) -> None:
+    errors: dict[str, str] = {}
+    if not procedure.is_active:
+        errors["procedure"] = _("This procedure is no longer in force.")
+    elif procedure.level != unit.level:
+        errors["procedure"] = _(
+            "%(unit)s does not handle this procedure: it is handled at %(level)s."
+        ) % {"unit": unit.name, "level": str(procedure.get_level_display()).lower()}
+    if channel not in Channel.values:
+        errors["channel"] = _("Unknown channel.")
+    elif channel == Channel.ONLINE and procedure.online_level == OnlineLevel.NONE:
+        errors["channel"] = _("This procedure cannot be submitted online.")
+    elif channel == Channel.POSTAL and not procedure.postal_allowed:
+        errors["channel"] = _("This procedure cannot be submitted by post.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _new_dossier(
+    *,
+    procedure: Procedure,
+    unit: Unit,
+    channel: str,
+    applicant: Applicant,
+    status: str,
+    at: datetime,
+    postal_tracking_no: str = "",
+    note: str = "",
+    applicant_user: User | None = None,
+) -> Dossier:
+    _check_intake(procedure=procedure, unit=unit, channel=channel)
+    dossier = Dossier(
+        procedure=procedure,
+        unit=unit,
+        channel=channel,
+        postal_tracking_no=postal_tracking_no.strip(),
+        applicant_name=applicant.full_name.strip(),
+        applicant_search=search_key(applicant.full_name),
+        applicant_id_number=applicant.id_number.strip(),
+        applicant_phone=applicant.phone.strip().replace(" ", "").replace(".", ""),
+        applicant_email=applicant.email.strip(),
+        applicant_address=applicant.address.strip(),
+        applicant_user=applicant_user,
+        note=note.strip(),
+        status=status,
+    )
+    if channel == Channel.POSTAL and not dossier.postal_tracking_no:
+        raise ValidationError(
+            {"postal_tracking_no": _("A postal dossier needs its postal tracking number.")}
+        )
+    dossier.full_clean(exclude=["code"])
+    dossier.code = next_code(unit=unit, at=at)
+    dossier.save()
+    return dossier
+
+
+def _checklist(
+    dossier: Dossier, received_components: Sequence[int] | None, *, all_received: bool
+) -> None:
+    components = list(dossier.procedure.documents.all())
+    wanted = set(received_components or [])
+    unknown = wanted - {c.pk for c in components}
+    if unknown:
+        raise ValidationError(
+            {
+                "documents": _("These documents do not belong to the procedure: %(ids)s.")
+                % {"ids": ", ".join(str(i) for i in sorted(unknown))}
+            }
+        )
+    DossierDocument.objects.bulk_create(
+        DossierDocument(
+            dossier=dossier,
+            component=component,
+            name=component.name,
+            kind=component.kind,
+            count=component.count,
+            required=component.required,
+            received=all_received or component.pk in wanted,
+            sort_order=position,
+        )
+        for position, component in enumerate(components, start=1)
+    )
+
+
+def _start_clock(dossier: Dossier, *, at: datetime) -> None:
+    dossier.received_at = at
+    deadline = procedure_deadline(procedure=dossier.procedure, unit=dossier.unit, received_at=at)
+    dossier.due_at = deadline.due_at
+    dossier.deadline_trace = deadline.trace_as_json()
+    dossier.timeliness = open_timeliness(at, dossier.due_at)
+
+
+@transaction.atomic
+def receive_dossier(
+    *,
+    procedure: Procedure,
+    unit: Unit,
+    channel: str,
+    applicant: Applicant,
+    by: User,
+    documents: Sequence[int] | None = None,
+    postal_tracking_no: str = "",
+    note: str = "",
+    digitized_intake: bool = False,
+    received_at: datetime | None = None,
+) -> Dossier:
+    """A counter officer logs an in-person or postal dossier: numbered, received, timed."""
+    if channel == Channel.ONLINE:
+        raise ValidationError({"channel": _("Online dossiers are submitted by the applicant.")})
+    if not _is_counter_officer(by, unit):
+        raise DossierPermissionError(_("Only counter officers of this unit may receive dossiers."))
+    at = received_at or timezone.now()
+    dossier = _new_dossier(
+        procedure=procedure,
+        unit=unit,
+        channel=channel,
+        applicant=applicant,
+        status=Status.RECEIVED,
+        at=at,
+        postal_tracking_no=postal_tracking_no,
+        note=note,
+    )
+    _checklist(dossier, documents, all_received=False)
+    _start_clock(dossier, at=at)
+    dossier.received_by = by
+    dossier.digitized_intake = digitized_intake
+    dossier.save()
+    _record(
+        dossier,
+        action=Action.RECEIVE,
+        by=by,
+        at=at,
+        from_status="",
+        note=note,
+        data={"channel": channel},
+    )
+    return dossier
+
+
+def _is_counter_officer(user: User, unit: Unit) -> bool:
+    from portal.choices import Role
+
+    if user.is_superuser:
+        return True
+    return any(
+        unit.path.startswith(m.unit.path) and m.role == Role.COUNTER_OFFICER
+        for m in user.memberships.select_related("unit")
+    )
+
+
+@transaction.atomic
+def submit_dossier(
+    *,
+    procedure: Procedure,
+    unit: Unit,
+    applicant: Applicant,
+    user: User,
+    documents: Sequence[int] | None = None,
+    note: str = "",
+) -> Dossier:
+    """A citizen submits online: the dossier is numbered and waits for a counter officer."""
+    at = timezone.now()
+    dossier = _new_dossier(
+        procedure=procedure,
+        unit=unit,
+        channel=Channel.ONLINE,
+        applicant=applicant,
+        status=Status.SUBMITTED,
+        at=at,
+        note=note,
+        applicant_user=user,
+    )
+    dossier.submitted_at = at
+    dossier.save(update_fields=["submitted_at"])
+    _checklist(dossier, documents, all_received=False)
+    _record(dossier, action=Action.SUBMIT, by=user, at=at, from_status="", note=note)
+    return dossier
+
+
+@transaction.atomic
+def accept_dossier(*, dossier: Dossier, by: User, note: str = "") -> Dossier:
+    """A counter officer accepts an online submission: from now on it is received and timed."""
+    dossier = _locked(dossier)
+    at = timezone.now()
+    _authorize(dossier, by, Action.ACCEPT)
+    _start_clock(dossier, at=at)
+    dossier.received_by = by
+    return _transition(
+        dossier,
+        action=Action.ACCEPT,
+        by=by,
+        at=at,
+        note=note,
+        fields=["received_at", "received_by", "due_at", "deadline_trace"],
+    )
+
+
+@transaction.atomic
+def refuse_dossier(*, dossier: Dossier, by: User, reason: str) -> Dossier:
+    """A counter officer refuses an online submission (Mẫu 03); it never counts as received."""
+    reason = _required_text(reason, "reason", _("Give the reason for the refusal."))
+    dossier = _locked(dossier)
+    at = timezone.now()
+    dossier.closed_at = at
+    dossier.close_reason = reason
+    return _transition(
+        dossier,
+        action=Action.REFUSE,
+        by=by,
+        at=at,
+        note=reason,
+        fields=["closed_at", "close_reason"],
+    )
