@@ -58,3 +58,18 @@ class AttachmentKind(models.TextChoices):
     DOCUMENT = "document", _("Dossier document")
     SUPPLEMENT = "supplement", _("Supplemented document")
     RESULT = "result", _("Result")
+
+
+# How a status reads to a citizen: plain words, no jargon.
+CITIZEN_STATUS = {
+    Status.SUBMITTED: _("Waiting to be received by the counter"),
+    Status.REFUSED: _("Not accepted"),
+    Status.RECEIVED: _("Received, waiting to be processed"),
+    Status.IN_PROGRESS: _("Being processed"),
+    Status.SUPPLEMENT_REQUESTED: _("Documents missing: please supplement"),
+    Status.RESOLVED: _("The result is ready: please collect it"),
+    Status.REJECTED: _("A written answer is ready: please collect it"),
+    Status.RETURNED: _("The result has been handed over"),
+    Status.WITHDRAWN: _("Withdrawn"),
+    Status.STOPPED: _("Processing stopped"),
+}

@@ -115,3 +115,17 @@ def tracking_register(*, unit: Unit, start: date, end: date) -> QuerySet[Dossier
         .select_related("procedure", "unit", "received_by", "assigned_to")
         .order_by("received_at", "id")
     )
+
+
+def public_lookup(*, code: str, phone: str) -> Dossier | None:
+    """The dossier with this code whose applicant's phone is ``phone``, for anyone who has both
+    (printed on the receipt slip); None otherwise — the two mismatches are not told apart."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if not code.strip() or len(digits) < 9:
+        return None
+    candidates = Dossier.objects.select_related("procedure", "unit").filter(code=code.strip())
+    for dossier in candidates:
+        stored = "".join(ch for ch in dossier.applicant_phone if ch.isdigit())
+        if stored[-9:] == digits[-9:]:  # 0912… and +84912… are the same number
+            return dossier
+    return None

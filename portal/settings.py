@@ -227,6 +227,18 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Public lookup: requests per client per 10 minutes.
+LOOKUP_RATE_LIMIT = int(env("LOOKUP_RATE_LIMIT", "30"))
+
+# The cache holds rate-limit counters: shared (Redis) when several processes serve the site.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}
+        if env("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # Working calendar: the years of public holidays kept seeded around today.
 HOLIDAY_SEED_YEARS_BACK = int(env("HOLIDAY_SEED_YEARS_BACK", "5"))
 HOLIDAY_SEED_YEARS_AHEAD = int(env("HOLIDAY_SEED_YEARS_AHEAD", "1"))

@@ -1,0 +1,65 @@
+"""The public lookup by code and phone: progress without personal data, rate-limited."""
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from dossiers import services
+
+from .factories import APPLICANT, office, received
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit():
+    cache.clear()
+
+
+def test_code_and_phone_show_the_progress_and_nothing_personal(client):
+    o = office()
+    dossier = received(o)
+    services.start_processing(dossier=dossier, by=o.officer)
+    response = client.get(reverse("lookup"), {"code": dossier.code, "phone": "+84 912 345 678"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Đang giải quyết" in page
+    assert o.procedure.name in page
+    for personal in (APPLICANT.full_name, APPLICANT.id_number, APPLICANT.address, APPLICANT.email):
+        assert personal not in page
+
+
+def test_a_wrong_phone_tells_nothing_about_the_dossier(client):
+    dossier = received(office())
+    page = client.get(reverse("lookup"), {"code": dossier.code, "phone": "0987654321"})
+    text = page.content.decode()
+    assert "Không tìm thấy hồ sơ" in text
+    assert dossier.procedure.name not in text
+
+
+def test_the_qr_link_opens_the_form_with_the_code_filled_in(client):
+    dossier = received(office())
+    page = client.get(reverse("lookup"), {"code": dossier.code}).content.decode()
+    assert f'value="{dossier.code}"' in page
+    assert "error-summary" not in page
+
+
+def test_lookups_are_rate_limited(client, settings):
+    settings.LOOKUP_RATE_LIMIT = 3
+    dossier = received(office())
+    params = {"code": dossier.code, "phone": "0912345678"}
+    statuses = [client.get(reverse("lookup"), params).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_api_lookup(client):
+    dossier = received(office())
+    body = client.get(
+        "/api/v1/public/lookup/", {"code": dossier.code, "phone": "0912345678"}
+    ).json()
+    assert body["status"] == "received"
+    assert body["due_at"] and body["timeliness"] == "in_time"
+    assert "applicant" not in body and APPLICANT.full_name not in str(body)
+    missing = client.get("/api/v1/public/lookup/", {"code": dossier.code, "phone": "0900000000"})
+    assert missing.status_code == 404
+    assert client.get("/api/v1/public/lookup/", {"code": dossier.code}).status_code == 400
