@@ -8,16 +8,48 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from dossiers.choices import Channel
+from dossiers.models import Dossier
+from dossiers.services import (
+    Applicant,
+    receive_dossier,
+    request_supplement,
+    resolve_dossier,
+    return_result,
+    start_processing,
+    submit_dossier,
+)
 from portal.models import Unit
 from portal.services import add_staff, save_unit
+from procedures.choices import OnlineLevel
 from procedures.importers import parse_catalogue
-from procedures.models import CalendarDay
+from procedures.models import CalendarDay, Procedure
 from procedures.services import add_calendar_day, import_procedures, seed_holidays
 
 DATA_DIR = Path(settings.BASE_DIR)
 WORLD_FILE = DATA_DIR / "portal" / "data" / "demo_world.json"
 CATALOGUE_FILE = DATA_DIR / "procedures" / "data" / "catalogue.json"
-DEMO_PASSWORD = "VanYen@2022"
+DEMO_PASSWORD = "VanYen@2022"  # demo accounts only, printed on purpose
+DEMO_STAFF = ["motcua", "chuyenvien", "motcua.mauA", "lanhdao.mauA"]
+DEMO_APPLICANTS = [
+    Applicant(name, f"0150{9000000 + i * 7919:08d}", f"09{12345670 + i * 1013:08d}", "", address)
+    for i, (name, address) in enumerate(
+        [
+            ("Nguyễn Thị Mai", "Tổ dân phố số 3, thị trấn Mậu A"),
+            ("Hoàng Văn Bình", "Thôn Trung Tâm, xã An Thịnh"),
+            ("Lò Thị Châm", "Thôn Ba Chãng, xã Đông Cuông"),
+            ("Triệu Văn Dũng", "Thôn Khe Dọc, xã Mậu Đông"),
+            ("Phạm Thị Hằng", "Thôn 2, xã Yên Hợp"),
+            ("Bàn Văn Khoa", "Thôn Trung Tâm, xã Ngòi A"),
+            ("Đặng Thị Lan", "Thôn Đồng Tâm, xã Xuân Ái"),
+            ("Vũ Văn Nam", "Thôn Trái Hút, xã Đông An"),
+            ("Hà Thị Oanh", "Thôn Trung Tâm, xã Quang Minh"),
+            ("Giàng A Páo", "Thôn Trung Tâm, xã Nà Hẩu"),
+            ("Trần Văn Quý", "Thôn Trung Tâm, xã Đại Phác"),
+            ("Lương Thị Sen", "Thôn Trung Tâm, xã Lâm Giang"),
+        ]
+    )
+]
 
 
 class Command(BaseCommand):
@@ -54,11 +86,13 @@ class Command(BaseCommand):
                 if not CalendarDay.objects.filter(date=when, unit__isnull=True).exists():
                     add_calendar_day(day=when, kind=day["kind"], name=day["name"])
             self._accounts(world, units)
+            dossiers = self._dossiers(units)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo world ready: {len(units)} units, "
                 f"{len(result.created) + len(result.updated)} procedures, "
-                f"{holidays.created} holidays added, {len(world['accounts'])} staff accounts."
+                f"{holidays.created} holidays added, {len(world['accounts'])} staff accounts, "
+                f"{dossiers} demo dossiers added."
             )
         )
 
@@ -100,3 +134,66 @@ class Command(BaseCommand):
                 )
                 user.set_password(DEMO_PASSWORD)
                 user.save()
+
+    def _dossiers(self, units: dict[str, Unit]) -> int:
+        """A working day's worth of dossiers in every state, once: the worklist, the slips and
+        the lookup have something to show on first run."""
+        if Dossier.objects.exists():
+            return 0
+        User = get_user_model()
+        staff = {name: User.objects.get(username=name) for name in DEMO_STAFF}
+        citizen = User.objects.get(username="congdan")
+        district = units["000.00.15.H61"]
+        commune = units["000.01.15.H61"]
+        created = 0
+        for index, (unit, counter, officer) in enumerate(
+            [(district, "motcua", "chuyenvien")] * 3 + [(commune, "motcua.mauA", "lanhdao.mauA")]
+        ):
+            procedures = list(Procedure.objects.active().filter(level=unit.level).order_by("code"))
+            for step, procedure in enumerate((procedures * 2)[index * 3 :][:8]):
+                applicant = DEMO_APPLICANTS[(index * 8 + step) % len(DEMO_APPLICANTS)]
+                channel = [Channel.IN_PERSON, Channel.IN_PERSON, Channel.POSTAL][step % 3]
+                if channel == Channel.POSTAL and not procedure.postal_allowed:
+                    channel = Channel.IN_PERSON
+                if step == 7 and procedure.online_level != OnlineLevel.NONE:
+                    dossier = submit_dossier(
+                        procedure=procedure, unit=unit, applicant=applicant, user=citizen
+                    )
+                    created += 1
+                    continue
+                dossier = receive_dossier(
+                    procedure=procedure,
+                    unit=unit,
+                    channel=channel,
+                    applicant=applicant,
+                    by=staff[counter],
+                    documents=[d.pk for d in procedure.documents.filter(required=True)],
+                    postal_tracking_no=f"EL{100200300 + created}VN"
+                    if channel == Channel.POSTAL
+                    else "",
+                    digitized_intake=step % 4 == 0,
+                )
+                created += 1
+                self._advance(dossier, step, staff[counter], staff[officer])
+        return created
+
+    def _advance(self, dossier: Dossier, step: int, counter, officer) -> None:
+        if step == 0:
+            return
+        dossier = start_processing(dossier=dossier, by=officer)
+        if step == 2:
+            request_supplement(
+                dossier=dossier,
+                by=officer,
+                missing="Bản sao Giấy khai sinh có chứng thực",
+                reason="Thành phần hồ sơ chưa đầy đủ theo quy định.",
+            )
+        elif step in (3, 4, 5):
+            dossier = resolve_dossier(
+                dossier=dossier,
+                by=officer,
+                result="Đã giải quyết, có kết quả",
+                digitized_result=True,
+            )
+            if step >= 4:
+                return_result(dossier=dossier, by=counter)
