@@ -1,7 +1,7 @@
 """The worklist's filters, shared by the staff page and the API (one definition, one behaviour)."""
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from portal.text import search_key
@@ -10,8 +10,9 @@ from .choices import Channel, Status, Timeliness
 from .models import Dossier
 
 SORTS = {
-    "due": ("due_at", "id"),
-    "-due": ("-due_at", "-id"),
+    # Dossiers with no due date yet (awaiting intake) come last either way, on every database.
+    "due": (F("due_at").asc(nulls_last=True), "id"),
+    "-due": (F("due_at").desc(nulls_last=True), "-id"),
     "received": ("received_at", "id"),
     "-received": ("-received_at", "-id"),
     "code": ("code",),

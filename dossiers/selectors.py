@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from portal.models import Unit
 from portal.selectors import visible_units
-from procedures.selectors import working_calendar
+from procedures.selectors import working_calendars
 
 from .choices import OPEN_STATUSES, Action, Timeliness
 from .models import Dossier
@@ -20,14 +20,9 @@ def visible_dossiers(user: User | AnonymousUser) -> QuerySet[Dossier]:
     """Staff see the dossiers of their units' subtrees; a citizen sees their own."""
     if not user.is_authenticated:
         return Dossier.objects.none()
-    condition = Q(applicant_user=user)
     if user.is_superuser:
-        condition = Q()
-    else:
-        units = visible_units(user)
-        if units.exists():
-            condition |= Q(unit__in=units)
-    return Dossier.objects.filter(condition)
+        return Dossier.objects.all()
+    return Dossier.objects.filter(Q(applicant_user=user) | Q(unit__in=visible_units(user)))
 
 
 def dossier_detail(*, user: User | AnonymousUser, code: str) -> Dossier:
@@ -70,20 +65,22 @@ def worklist(*, user: User | AnonymousUser, now: datetime | None = None) -> Quer
 
 def remaining_working_time(dossiers: list[Dossier], now: datetime) -> dict[int, timedelta]:
     """For each open dossier with a due date, the office time left until it is due (negative
-    once overdue), on its unit's calendar. One calendar is built per unit."""
-    calendars = {}
+    once overdue), on its unit's calendar; a paused clock is read when it stopped. The
+    calendars of all the dossiers' units come from one query."""
+    open_ones = [d for d in dossiers if d.due_at is not None and d.status in OPEN_STATUSES]
+    if not open_ones:
+        return {}
+    moments = {d.pk: d.paused_at or now for d in open_ones}
+    dates = [timezone.localdate(m) for m in moments.values()]
+    dates += [timezone.localdate(d.due_at) for d in open_ones if d.due_at]
+    units = {d.unit_id: d.unit for d in open_ones}
+    calendars = working_calendars(
+        units=units.values(), start=date(min(dates).year, 1, 1), end=date(max(dates).year, 12, 31)
+    )
     result: dict[int, timedelta] = {}
-    for dossier in dossiers:
-        if dossier.due_at is None or dossier.status not in OPEN_STATUSES:
-            continue
-        moment = dossier.paused_at or now
-        first, last = sorted([moment.date(), dossier.due_at.date()])
-        key = (dossier.unit_id, first.year, last.year)
-        if key not in calendars:
-            calendars[key] = working_calendar(
-                unit=dossier.unit, start=date(first.year, 1, 1), end=date(last.year, 12, 31)
-            )
-        calendar = calendars[key]
+    for dossier in open_ones:
+        assert dossier.due_at is not None
+        calendar, moment = calendars[dossier.unit_id], moments[dossier.pk]
         if moment <= dossier.due_at:
             result[dossier.pk] = calendar.working_time_between(moment, dossier.due_at)
         else:

@@ -6,14 +6,43 @@ from .choices import Role
 from .selectors import user_roles
 
 
+def request_roles(request: HttpRequest) -> set[str]:
+    """The roles of the request's user, read once per request: the view that asks first (to
+    authorise) and the menu share the one query."""
+    roles = getattr(request, "_portal_user_roles", None)
+    if roles is None:
+        roles = user_roles(request.user) if hasattr(request, "user") else set()
+        request._portal_user_roles = roles  # type: ignore[attr-defined]
+    return roles
+
+
 def navigation(request: HttpRequest) -> dict:
     """The menu each user sees: public pages for everyone, tools by role."""
-    roles = user_roles(request.user) if hasattr(request, "user") else set()
+    roles = request_roles(request)
     items = [
         {"label": _("Home"), "url": reverse("home"), "key": "home"},
         {"label": _("Procedures"), "url": reverse("procedures:catalogue"), "key": "catalogue"},
         {"label": _("Working calendar"), "url": reverse("procedures:calendar"), "key": "calendar"},
     ]
+    if roles:  # staff: a membership anywhere, or a superuser
+        items.append(
+            {"label": _("Dossiers"), "url": reverse("dossiers:worklist"), "key": "dossiers"}
+        )
+        if Role.COUNTER_OFFICER in roles or getattr(request.user, "is_superuser", False):
+            items.append(
+                {
+                    "label": _("Receive a dossier"),
+                    "url": reverse("dossiers:intake"),
+                    "key": "intake",
+                }
+            )
+        items.append(
+            {
+                "label": _("Tracking register"),
+                "url": reverse("dossiers:register"),
+                "key": "register",
+            }
+        )
     if Role.ADMIN in roles or getattr(request.user, "is_staff", False):
         items.append({"label": _("Administration"), "url": reverse("admin:index"), "key": "admin"})
     match = getattr(request, "resolver_match", None)
@@ -28,4 +57,9 @@ _ACTIVE_KEYS = {
     "procedures:catalogue": "catalogue",
     "procedures:detail": "catalogue",
     "procedures:calendar": "calendar",
+    "dossiers:worklist": "dossiers",
+    "dossiers:detail": "dossiers",
+    "dossiers:slip": "dossiers",
+    "dossiers:intake": "intake",
+    "dossiers:register": "register",
 }

@@ -224,6 +224,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UnitLevelEnum": "portal.choices.UnitLevel",
         "ProcedureLevelEnum": "procedures.choices.ProcedureLevel",
+        "DossierStatusEnum": "dossiers.choices.Status",
+        "TimelinessEnum": "dossiers.choices.Timeliness",
+        "DossierActionEnum": "dossiers.choices.Action",
+        "AttachmentKindEnum": "dossiers.choices.AttachmentKind",
+        "ChannelEnum": "dossiers.choices.Channel",
     },
 }
 

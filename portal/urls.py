@@ -28,6 +28,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("procedures/", include("procedures.urls")),
+    path("dossiers/", include("dossiers.urls")),
     path("lookup/", lookup_views.lookup, name="lookup"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),

@@ -1,12 +1,11 @@
 """Reads of the catalogue and the working calendar."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from portal.models import Unit
-from portal.selectors import unit_ancestors
 from portal.text import search_patterns
 
 from .choices import CalendarDayKind, OnlineLevel, TimeLimitUnit
@@ -74,31 +73,61 @@ def office_hours(unit: Unit) -> OfficeHours:
     )
 
 
-def effective_calendar_days(*, unit: Unit | None, start: date, end: date) -> list[CalendarDay]:
-    """The exceptions between two dates that apply to ``unit``: nationwide ones, overridden by
-    those of its ancestors and its own (the nearest scope wins), in date order.
-    Nationwide ones only when ``unit`` is None."""
-    ancestors = list(unit_ancestors(unit)) if unit is not None else []
-    depth = {u.pk: len(u.path) for u in ancestors}
-    days = CalendarDay.objects.filter(date__range=(start, end)).filter(
-        Q(unit__isnull=True) | Q(unit__in=[u.pk for u in ancestors])
-    )
+def _ancestor_ids(unit: Unit) -> list[int]:
+    """The ids of the unit's chain from the root down to itself, read off its path."""
+    return [int(part) for part in unit.path.strip("/").split("/") if part]
+
+
+def _choose_days(days: Iterable[CalendarDay], chain: list[int]) -> list[CalendarDay]:
+    """For each date, the exception of the nearest scope along ``chain`` (nationwide = 0)."""
+    depth = {pk: position for position, pk in enumerate(chain, start=1)}
     chosen: dict[date, CalendarDay] = {}
-    for day in days.select_related("unit"):
+    for day in days:
+        if day.unit_id is not None and day.unit_id not in depth:
+            continue
         current = chosen.get(day.date)
-        if current is None or depth.get(day.unit_id or 0, -1) > depth.get(current.unit_id or 0, -1):
+        if current is None or depth.get(day.unit_id or 0, 0) > depth.get(current.unit_id or 0, 0):
             chosen[day.date] = day
     return [chosen[d] for d in sorted(chosen)]
 
 
-def working_calendar(*, unit: Unit, start: date, end: date) -> WorkingCalendar:
-    """The unit's calendar between two dates: its office hours and the exceptions that apply."""
-    days = effective_calendar_days(unit=unit, start=start, end=end)
+def _calendar_days(unit_ids: set[int], start: date, end: date) -> list[CalendarDay]:
+    return list(
+        CalendarDay.objects.filter(date__range=(start, end))
+        .filter(Q(unit__isnull=True) | Q(unit__in=unit_ids))
+        .select_related("unit")
+    )
+
+
+def effective_calendar_days(*, unit: Unit | None, start: date, end: date) -> list[CalendarDay]:
+    """The exceptions between two dates that apply to ``unit``: nationwide ones, overridden by
+    those of its ancestors and its own (the nearest scope wins), in date order.
+    Nationwide ones only when ``unit`` is None."""
+    chain = _ancestor_ids(unit) if unit is not None else []
+    return _choose_days(_calendar_days(set(chain), start, end), chain)
+
+
+def _calendar_of(unit: Unit, days: list[CalendarDay]) -> WorkingCalendar:
     return WorkingCalendar(
         hours=office_hours(unit),
         days_off={d.date: d.name for d in days if d.kind != CalendarDayKind.WORKING_DAY},
         extra_working_days={d.date: d.name for d in days if d.kind == CalendarDayKind.WORKING_DAY},
     )
+
+
+def working_calendar(*, unit: Unit, start: date, end: date) -> WorkingCalendar:
+    """The unit's calendar between two dates: its office hours and the exceptions that apply."""
+    return _calendar_of(unit, effective_calendar_days(unit=unit, start=start, end=end))
+
+
+def working_calendars(
+    *, units: Iterable[Unit], start: date, end: date
+) -> dict[int, WorkingCalendar]:
+    """The calendars of several units between two dates, from one query."""
+    units = list(units)
+    chains = {unit.pk: _ancestor_ids(unit) for unit in units}
+    days = _calendar_days({pk for chain in chains.values() for pk in chain}, start, end)
+    return {unit.pk: _calendar_of(unit, _choose_days(days, chains[unit.pk])) for unit in units}
 
 
 def time_limit_of(procedure: Procedure) -> TimeLimit:

@@ -8,6 +8,7 @@ Nothing else assigns ``Dossier.status``. A refused change raises and leaves noth
 
 from .attachments import add_attachment, sniff_content_type
 from .base import Applicant, DossierActionError, DossierPermissionError, actor_roles
+from .imports import DossierImportError, ImportResult, import_dossiers
 from .intake import accept_dossier, next_code, receive_dossier, refuse_dossier, submit_dossier
 from .processing import (
     assign_dossier,
@@ -25,11 +26,14 @@ from .processing import (
 __all__ = [
     "Applicant",
     "DossierActionError",
+    "DossierImportError",
     "DossierPermissionError",
+    "ImportResult",
     "accept_dossier",
     "actor_roles",
     "add_attachment",
     "assign_dossier",
+    "import_dossiers",
     "issue_apology",
     "next_code",
     "receive_dossier",

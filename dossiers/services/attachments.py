@@ -75,6 +75,10 @@ def add_attachment(
     if content_type is None:
         raise ValidationError({"file": _("Only PDF, JPEG and PNG files are accepted.")})
     extension = (upload.name or "").rsplit(".", 1)[-1].lower() if "." in (upload.name or "") else ""
+    if not extension:
+        raise ValidationError(
+            {"file": _("The file's name has no extension: name it .pdf, .jpg or .png.")}
+        )
     if extension not in _EXTENSIONS[content_type]:
         raise ValidationError(
             {

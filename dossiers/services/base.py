@@ -69,11 +69,15 @@ def _authorize(dossier: Dossier, by: User, action: str) -> None:
         )
 
 
-def _locked(dossier: Dossier) -> Dossier:
-    """The dossier re-read under a row lock: concurrent actions queue instead of racing."""
-    return (
+def _locked(dossier: Dossier, by: User | None = None, action: str | None = None) -> Dossier:
+    """The dossier re-read under a row lock (concurrent actions queue instead of racing) and,
+    given an actor and an action, checked first: status and role before any input."""
+    locked = (
         Dossier.objects.select_for_update().select_related("procedure", "unit").get(pk=dossier.pk)
     )
+    if by is not None and action is not None:
+        _authorize(locked, by, action)
+    return locked
 
 
 def _record(

@@ -1,7 +1,7 @@
 """Intake: numbering, in-person and postal receipt, online submission, acceptance, refusal."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -22,7 +22,6 @@ from ..workflow import open_timeliness
 from .base import (
     Applicant,
     DossierPermissionError,
-    _authorize,
     _locked,
     _record,
     _required_text,
@@ -30,6 +29,11 @@ from .base import (
 )
 
 # --- Intake -------------------------------------------------------------------------------------
+
+
+def format_code(unit: Unit, day: date, number: int) -> str:
+    """``<agency code>-<yymmdd>-<nnnn>``: the dossier code of the ``number``-th of the day."""
+    return f"{unit.code}-{day:%y%m%d}-{number:04d}"
 
 
 def next_code(*, unit: Unit, at: datetime) -> str:
@@ -43,11 +47,14 @@ def next_code(*, unit: Unit, at: datetime) -> str:
     DayCounter.objects.bulk_create([DayCounter(unit=unit, day=day, last=0)], ignore_conflicts=True)
     DayCounter.objects.filter(unit=unit, day=day).update(last=F("last") + 1)
     number = DayCounter.objects.filter(unit=unit, day=day).values_list("last", flat=True).get()
-    return f"{unit.code}-{day:%y%m%d}-{number:04d}"
+    return format_code(unit, day, number)
 
 
 def _check_intake(*, procedure: Procedure, unit: Unit, channel: str) -> None:
     errors: dict[str, str] = {}
+    today = timezone.localdate()
+    if (unit.valid_to and unit.valid_to < today) or (unit.valid_from and unit.valid_from > today):
+        errors["unit"] = _("%(unit)s is not in force on this date.") % {"unit": unit.name}
     if not procedure.is_active:
         errors["procedure"] = _("This procedure is no longer in force.")
     elif procedure.level != unit.level:
@@ -226,31 +233,35 @@ def submit_dossier(
 
 
 @transaction.atomic
-def accept_dossier(*, dossier: Dossier, by: User, note: str = "") -> Dossier:
-    """A counter officer accepts an online submission: from now on it is received and timed."""
-    dossier = _locked(dossier)
+def accept_dossier(
+    *, dossier: Dossier, by: User, note: str = "", digitized_intake: bool = False
+) -> Dossier:
+    """A counter officer accepts an online submission: from now on it is received and timed.
+    ``digitized_intake`` when its documents were checked and signed into the e-dossier."""
+    dossier = _locked(dossier, by, Action.ACCEPT)
     at = timezone.now()
-    _authorize(dossier, by, Action.ACCEPT)
     _start_clock(dossier, at=at)
     dossier.received_by = by
+    dossier.digitized_intake = digitized_intake
     return _transition(
         dossier,
         action=Action.ACCEPT,
         by=by,
         at=at,
         note=note,
-        fields=["received_at", "received_by", "due_at", "deadline_trace"],
+        fields=["received_at", "received_by", "due_at", "deadline_trace", "digitized_intake"],
     )
 
 
 @transaction.atomic
 def refuse_dossier(*, dossier: Dossier, by: User, reason: str) -> Dossier:
     """A counter officer refuses an online submission (Mẫu 03); it never counts as received."""
+    dossier = _locked(dossier, by, Action.REFUSE)
     reason = _required_text(reason, "reason", _("Give the reason for the refusal."))
-    dossier = _locked(dossier)
     at = timezone.now()
     dossier.closed_at = at
     dossier.close_reason = reason
+    dossier.timeliness = ""
     return _transition(
         dossier,
         action=Action.REFUSE,

@@ -17,7 +17,6 @@ from ..models import Dossier, Pause
 from ..workflow import open_timeliness, resolution_timeliness
 from .base import (
     DossierActionError,
-    _authorize,
     _locked,
     _required_text,
     _transition,
@@ -32,7 +31,7 @@ def _refresh_timeliness(dossier: Dossier, now: datetime) -> None:
 
 @transaction.atomic
 def start_processing(*, dossier: Dossier, by: User, note: str = "") -> Dossier:
-    dossier = _locked(dossier)
+    dossier = _locked(dossier, by, Action.START)
     at = timezone.now()
     if dossier.assigned_to_id is None:
         dossier.assigned_to = by
@@ -45,11 +44,10 @@ def start_processing(*, dossier: Dossier, by: User, note: str = "") -> Dossier:
 @transaction.atomic
 def request_supplement(*, dossier: Dossier, by: User, missing: str, reason: str) -> Dossier:
     """Ask the applicant for missing documents (Mẫu 02); the clock stops until they come."""
+    dossier = _locked(dossier, by, Action.REQUEST_SUPPLEMENT)
     missing = _required_text(missing, "missing", _("List the missing or incomplete documents."))
     reason = _required_text(reason, "reason", _("Give the reason."))
-    dossier = _locked(dossier)
     at = timezone.now()
-    _authorize(dossier, by, Action.REQUEST_SUPPLEMENT)
     _refresh_timeliness(dossier, at)
     dossier.paused_at = at
     Pause.objects.create(
@@ -91,9 +89,8 @@ def _recompute_deadline(dossier: Dossier, *, now: datetime) -> None:
 def record_supplement(*, dossier: Dossier, by: User, note: str = "") -> Dossier:
     """The missing documents arrived: the clock runs again and the due date moves by the
     working time spent waiting."""
-    dossier = _locked(dossier)
+    dossier = _locked(dossier, by, Action.SUPPLEMENT)
     at = timezone.now()
-    _authorize(dossier, by, Action.SUPPLEMENT)
     pause = dossier.pauses.get(ended_at__isnull=True)
     pause.ended_at = at
     pause.save(update_fields=["ended_at"])
@@ -118,9 +115,7 @@ def record_supplement(*, dossier: Dossier, by: User, note: str = "") -> Dossier:
 def _decide(
     dossier: Dossier, *, action: str, by: User, text: str, digitized_result: bool
 ) -> Dossier:
-    dossier = _locked(dossier)
     at = timezone.now()
-    _authorize(dossier, by, action)
     dossier.resolved_at = at
     dossier.result_summary = text
     dossier.digitized_result = digitized_result
@@ -141,6 +136,7 @@ def resolve_dossier(
     *, dossier: Dossier, by: User, result: str, digitized_result: bool = False
 ) -> Dossier:
     """The result is issued; the dossier is classified early, on time or late for good."""
+    dossier = _locked(dossier, by, Action.RESOLVE)
     result = _required_text(
         result, "result", _("Describe the result (e.g. the decision's number).")
     )
@@ -154,6 +150,7 @@ def reject_dossier(
     *, dossier: Dossier, by: User, reason: str, digitized_result: bool = False
 ) -> Dossier:
     """A refusal decision is a result too: it counts as resolved in the statistics."""
+    dossier = _locked(dossier, by, Action.REJECT)
     reason = _required_text(reason, "reason", _("Give the reason for the refusal decision."))
     return _decide(
         dossier, action=Action.REJECT, by=by, text=reason, digitized_result=digitized_result
@@ -162,7 +159,7 @@ def reject_dossier(
 
 @transaction.atomic
 def return_result(*, dossier: Dossier, by: User, note: str = "") -> Dossier:
-    dossier = _locked(dossier)
+    dossier = _locked(dossier, by, Action.RETURN)
     at = timezone.now()
     dossier.returned_at = at
     return _transition(
@@ -171,11 +168,10 @@ def return_result(*, dossier: Dossier, by: User, note: str = "") -> Dossier:
 
 
 def _close(dossier: Dossier, *, action: str, by: User, reason: str) -> Dossier:
-    dossier = _locked(dossier)
     at = timezone.now()
-    _authorize(dossier, by, action)
     dossier.closed_at = at
     dossier.close_reason = reason
+    dossier.timeliness = ""  # closed without a result: counted apart, never early or late
     if dossier.paused_at:
         dossier.pauses.filter(ended_at__isnull=True).update(ended_at=at)
         dossier.paused_at = None
@@ -192,6 +188,7 @@ def _close(dossier: Dossier, *, action: str, by: User, reason: str) -> Dossier:
 @transaction.atomic
 def withdraw_dossier(*, dossier: Dossier, by: User, reason: str) -> Dossier:
     """The applicant withdraws the dossier (at the counter, or online)."""
+    dossier = _locked(dossier, by, Action.WITHDRAW)
     reason = _required_text(reason, "reason", _("Give the reason for the withdrawal."))
     return _close(dossier, action=Action.WITHDRAW, by=by, reason=reason)
 
@@ -199,6 +196,7 @@ def withdraw_dossier(*, dossier: Dossier, by: User, reason: str) -> Dossier:
 @transaction.atomic
 def stop_dossier(*, dossier: Dossier, by: User, reason: str) -> Dossier:
     """Processing stops for a legal reason (e.g. the applicant died, a court case)."""
+    dossier = _locked(dossier, by, Action.STOP)
     reason = _required_text(reason, "reason", _("Give the reason for stopping."))
     return _close(dossier, action=Action.STOP, by=by, reason=reason)
 
@@ -216,10 +214,9 @@ def _apology_step(dossier: Dossier) -> dict[str, Any]:
 def issue_apology(*, dossier: Dossier, by: User, promised_at: datetime, reason: str) -> Dossier:
     """The apology slip (Mẫu 04): a new promised date for the applicant. Once only; ``due_at``
     stays, and the dossier still counts as late."""
+    dossier = _locked(dossier, by, Action.APOLOGIZE)
     reason = _required_text(reason, "reason", _("Give the reason for the delay."))
-    dossier = _locked(dossier)
     at = timezone.now()
-    _authorize(dossier, by, Action.APOLOGIZE)
     if dossier.apologized_at is not None:
         raise DossierActionError(_("An apology slip was already issued for this dossier."))
     if timezone.is_naive(promised_at):
@@ -247,11 +244,11 @@ def issue_apology(*, dossier: Dossier, by: User, promised_at: datetime, reason: 
 @transaction.atomic
 def assign_dossier(*, dossier: Dossier, by: User, officer: User) -> Dossier:
     """A manager gives the dossier to a processing officer of the unit's subtree."""
-    dossier = _locked(dossier)
+    dossier = _locked(dossier, by, Action.ASSIGN)
     at = timezone.now()
     from portal.choices import Role
 
-    if not any(
+    if not officer.is_active or not any(
         dossier.unit.path.startswith(m.unit.path) and m.role == Role.PROCESSING_OFFICER
         for m in officer.memberships.select_related("unit")
     ):

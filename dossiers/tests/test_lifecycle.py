@@ -245,3 +245,36 @@ def test_a_paused_dossier_stays_in_time_while_its_clock_stands(time_machine):
     time_machine.move_to(at(2026, 4, 30, 9, 0) - timedelta(days=1), tick=False)
     assert worklist(user=o.officer).get(pk=other.pk).current_timeliness == Timeliness.OVERDUE
     assert timezone.now() > other.due_at
+
+
+def test_a_withdrawn_overdue_dossier_no_longer_counts_as_overdue(time_machine):
+    time_machine.move_to(at(2026, 3, 9, 9, 0), tick=False)
+    o = office(time_limit_value=1)
+    dossier = received(o)
+    time_machine.move_to(at(2026, 3, 20, 9, 0), tick=False)
+    dossier = services.withdraw_dossier(dossier=dossier, by=o.counter, reason="Rút")
+    assert dossier.timeliness == ""
+    from dossiers.selectors import worklist
+
+    assert worklist(user=o.officer).get(pk=dossier.pk).current_timeliness == ""
+
+
+def test_input_is_checked_after_the_role_so_an_outsider_learns_nothing():
+    o = office()
+    dossier = received(o)
+    services.start_processing(dossier=dossier, by=o.officer)
+    with pytest.raises(services.DossierPermissionError):
+        services.stop_dossier(dossier=dossier, by=o.counter, reason="")
+    with pytest.raises(services.DossierPermissionError):
+        services.assign_dossier(dossier=dossier, by=o.officer, officer=o.counter)
+
+
+def test_a_unit_no_longer_in_force_receives_nothing():
+    from datetime import date
+
+    o = office()
+    o.commune.valid_to = date(2025, 6, 30)
+    o.commune.save()
+    with pytest.raises(ValidationError) as error:
+        received(o)
+    assert "unit" in error.value.message_dict

@@ -9,6 +9,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from dossiers.services import DossierActionError, DossierPermissionError
+
 
 class ConflictError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
@@ -34,7 +36,20 @@ def _first_message(fields: Any) -> str:
     return str(fields)
 
 
+def _domain_error(exc: Exception) -> Exception:
+    """The dossier services' refusals as API errors: a status that does not allow the action is
+    a conflict (409), a role that does not allow it is forbidden (403)."""
+    if isinstance(exc, DossierActionError):
+        message = str(exc) or _("The dossier's status does not allow this action.")
+        return ConflictError(detail=message, code="invalid_transition")
+    if isinstance(exc, DossierPermissionError):
+        message = str(exc) or _("You do not have permission to perform this action.")
+        return exceptions.PermissionDenied(detail=message, code="permission_denied")
+    return exc
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    exc = _domain_error(exc)
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

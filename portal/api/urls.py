@@ -9,4 +9,5 @@ urlpatterns = [
     path("units/", UnitListView.as_view(), name="api-units"),
     path("public/lookup/", PublicLookupView.as_view(), name="api-public-lookup"),
     path("", include("procedures.api.urls")),
+    path("", include("dossiers.api.urls")),
 ]

@@ -1,0 +1,366 @@
+"""Dossiers in and out of the API (DESIGN.md §5): input serializers validate and resolve codes,
+output serializers read what the selectors fetched. No business rules here."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.models import Unit
+from procedures.api.serializers import TraceStepSerializer
+from procedures.deadline_text import describe_step
+from procedures.deadlines import TraceStep
+from procedures.models import Procedure
+
+from ..choices import OPEN_STATUSES, Action, AttachmentKind, Channel, Timeliness
+from ..models import Attachment, Dossier, DossierDocument, DossierEvent, Pause
+from ..selectors import available_actions
+from ..services import Applicant
+from ..workflow import open_timeliness
+
+# --- Input: intake --------------------------------------------------------------------------
+
+
+class ApplicantSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200)
+    id_number = serializers.CharField(max_length=12, help_text=_("Citizen ID number (CCCD)."))
+    phone = serializers.CharField(max_length=20)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    address = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class ProcedureCodeField(serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": _("No procedure has the code {value}.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="code", **kwargs)
+
+
+class UnitCodeField(serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": _("No unit has the code {value}.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="code", **kwargs)
+
+
+class DossierCreateSerializer(serializers.Serializer):
+    procedure = ProcedureCodeField(
+        queryset=Procedure.objects.all(), help_text=_("Procedure code, e.g. 1.001193.")
+    )
+    unit = UnitCodeField(
+        queryset=Unit.objects.all(), help_text=_("Agency code of the receiving unit.")
+    )
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        help_text=_("Citizens submit online; counter officers log in_person and postal intake."),
+    )
+    applicant = ApplicantSerializer()
+    postal_tracking_no = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=64
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    documents = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        help_text=_("Ids of the procedure's document components received."),
+    )
+    digitized_intake = serializers.BooleanField(
+        required=False, default=False, help_text=_("Scanned and signed at intake (staff only).")
+    )
+
+    def applicant_value(self) -> Applicant:
+        return Applicant(**self.validated_data["applicant"])
+
+
+# --- Input: actions -------------------------------------------------------------------------
+# One serializer per action; its validated data are the keyword arguments of the service.
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class RequestSupplementSerializer(serializers.Serializer):
+    missing = serializers.CharField(help_text=_("The missing or incomplete documents."))
+    reason = serializers.CharField()
+
+
+class ResolveSerializer(serializers.Serializer):
+    result = serializers.CharField(help_text=_("The result, e.g. the decision's number."))
+    digitized_result = serializers.BooleanField(required=False, default=False)
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    digitized_result = serializers.BooleanField(required=False, default=False)
+
+
+class ApologizeSerializer(serializers.Serializer):
+    promised_at = serializers.DateTimeField(
+        help_text=_("The new promised date; without an offset it is Asia/Ho_Chi_Minh.")
+    )
+    reason = serializers.CharField(help_text=_("The reason for the delay."))
+
+
+class AssignSerializer(serializers.Serializer):
+    officer = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        help_text=_("Username of a processing officer of the unit."),
+        error_messages={"does_not_exist": _("No account has the username {value}.")},
+    )
+
+
+ACTION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    Action.ACCEPT: NoteSerializer,
+    Action.REFUSE: ReasonSerializer,
+    Action.START: NoteSerializer,
+    Action.REQUEST_SUPPLEMENT: RequestSupplementSerializer,
+    Action.SUPPLEMENT: NoteSerializer,
+    Action.RESOLVE: ResolveSerializer,
+    Action.REJECT: RejectSerializer,
+    Action.RETURN: NoteSerializer,
+    Action.WITHDRAW: ReasonSerializer,
+    Action.STOP: ReasonSerializer,
+    Action.APOLOGIZE: ApologizeSerializer,
+    Action.ASSIGN: AssignSerializer,
+}
+
+
+# --- Input: attachments and import ------------------------------------------------------------
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=_("PDF, JPEG or PNG, recognised by its content."))
+    document = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("Id of the dossier's checklist line this file is for."),
+    )
+    kind = serializers.ChoiceField(
+        choices=AttachmentKind.choices, required=False, default=AttachmentKind.DOCUMENT
+    )
+    digitized = serializers.BooleanField(required=False, default=False)
+
+    def validate_document(self, value: int | None) -> DossierDocument | None:
+        if value is None:
+            return None
+        document = self.context["dossier"].documents.filter(pk=value).first()
+        if document is None:
+            raise serializers.ValidationError(_("This dossier has no document with that id."))
+        return document
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=_("CSV, UTF-8, with the columns of DESIGN.md §6."))
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    generated_codes = serializers.IntegerField(help_text=_("Rows whose code was generated."))
+    by_status = serializers.DictField(child=serializers.IntegerField())
+
+
+# --- Output -----------------------------------------------------------------------------------
+
+
+class ApplicantOutSerializer(serializers.Serializer):
+    full_name = serializers.CharField(source="applicant_name")
+    id_number = serializers.CharField(source="applicant_id_number")
+    phone = serializers.CharField(source="applicant_phone")
+    email = serializers.CharField(source="applicant_email")
+    address = serializers.CharField(source="applicant_address")
+
+
+def current_timeliness(dossier: Dossier) -> str | None:
+    """As annotated by ``selectors.with_current_timeliness``, or worked out the same way."""
+    value = getattr(dossier, "current_timeliness", None)
+    if value is None:
+        if dossier.status in OPEN_STATUSES:
+            value = open_timeliness(timezone.now(), dossier.due_at, dossier.paused_at)
+        else:
+            value = dossier.timeliness
+    return value or None
+
+
+class DossierSerializer(serializers.ModelSerializer):
+    """A row of a list: what ``selectors.worklist`` fetched, no further query."""
+
+    procedure = serializers.CharField(source="procedure.code")
+    procedure_name = serializers.CharField(source="procedure.name")
+    field = serializers.CharField(source="procedure.field.code")
+    unit = serializers.CharField(source="unit.code")
+    unit_name = serializers.CharField(source="unit.name")
+    applicant = ApplicantOutSerializer(source="*")
+    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    timeliness = serializers.SerializerMethodField()
+    current_timeliness = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Dossier
+        fields = [
+            "code",
+            "procedure",
+            "procedure_name",
+            "field",
+            "unit",
+            "unit_name",
+            "channel",
+            "applicant",
+            "status",
+            "timeliness",
+            "current_timeliness",
+            "submitted_at",
+            "received_at",
+            "due_at",
+            "paused_at",
+            "promised_at",
+            "resolved_at",
+            "returned_at",
+            "closed_at",
+            "assigned_to",
+        ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=Timeliness.choices, allow_null=True))
+    def get_timeliness(self, dossier: Dossier) -> str | None:
+        return dossier.timeliness or None
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text=_(
+                "A value of timeliness: for an open dossier, in time or overdue as of now."
+            ),
+        )
+    )
+    def get_current_timeliness(self, dossier: Dossier) -> str | None:
+        return current_timeliness(dossier)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Plain strings in the schema: one enum of statuses, the dossier's ``status``, is enough.
+    from_status = serializers.CharField(
+        source="from_status", help_text=_("The status before; empty at intake.")
+    )
+    to_status = serializers.CharField(source="to_status", help_text=_("The status after."))
+
+    class Meta:
+        model = DossierEvent
+        fields = ["at", "by", "action", "from_status", "to_status", "note"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "from" is a Python keyword: the fields are renamed here rather than declared.
+        fields = super().get_fields()
+        renamed = {"from_status": "from", "to_status": "to"}
+        return {renamed.get(name, name): field for name, field in fields.items()}
+
+
+class DossierDocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DossierDocument
+        fields = ["id", "component", "name", "kind", "count", "required", "received"]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name")
+    kind = serializers.CharField(help_text=_("document, supplement or result."))
+    url = serializers.SerializerMethodField(help_text=_("Download address, for those who see it."))
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "content_type",
+            "size",
+            "digitized",
+            "document",
+            "uploaded_at",
+            "url",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_url(self, attachment: Attachment) -> str | None:
+        try:
+            path = reverse("dossiers:attachment", args=[attachment.dossier.code, attachment.pk])
+        except NoReverseMatch:  # the download page is not wired up (yet)
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class PauseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Pause
+        fields = ["started_at", "ended_at", "missing_documents", "reason"]
+
+
+class DossierDetailSerializer(DossierSerializer):
+    """One dossier with its history, checklist, files, pauses and what the reader may do."""
+
+    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    events = EventSerializer(many=True, read_only=True)
+    deadline_trace = serializers.SerializerMethodField()
+    documents = DossierDocumentSerializer(many=True, read_only=True)
+    attachments = serializers.SerializerMethodField()
+    pauses = PauseSerializer(many=True, read_only=True)
+    available_actions = serializers.SerializerMethodField()
+
+    class Meta(DossierSerializer.Meta):
+        fields = [
+            *DossierSerializer.Meta.fields,
+            "postal_tracking_no",
+            "note",
+            "received_by",
+            "apologized_at",
+            "apology_reason",
+            "result_summary",
+            "close_reason",
+            "digitized_intake",
+            "digitized_result",
+            "deadline_trace",
+            "documents",
+            "attachments",
+            "pauses",
+            "events",
+            "available_actions",
+        ]
+
+    @extend_schema_field(TraceStepSerializer(many=True))
+    def get_deadline_trace(self, dossier: Dossier) -> list[dict[str, Any]]:
+        steps = []
+        for data in dossier.deadline_trace or []:
+            step = TraceStep.from_dict(data)
+            steps.append({**step.to_dict(), "at": step.at, "text": describe_step(step)})
+        return TraceStepSerializer(steps, many=True).data
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, dossier: Dossier) -> list[dict[str, Any]]:
+        attachments = list(dossier.attachments.all())
+        for attachment in attachments:
+            attachment.dossier = dossier  # the url needs its code: no query per file
+        return AttachmentSerializer(attachments, many=True, context=self.context).data
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.CharField(),
+            help_text=_("Actions the reader may take now, as named in actions/{action}/."),
+        )
+    )
+    def get_available_actions(self, dossier: Dossier) -> list[str]:
+        request = self.context.get("request")
+        if request is None:
+            return []
+        return available_actions(dossier, request.user)

@@ -1,0 +1,31 @@
+from django.urls import path
+
+from .serializers import ACTION_SERIALIZERS
+from .views import (
+    AttachmentUploadView,
+    DossierDetailView,
+    DossierImportView,
+    DossierListCreateView,
+    UnknownActionView,
+    action_view,
+)
+
+urlpatterns = [
+    path("dossiers/", DossierListCreateView.as_view(), name="api-dossiers"),
+    path("dossiers/import/", DossierImportView.as_view(), name="api-dossier-import"),
+    path("dossiers/<str:code>/", DossierDetailView.as_view(), name="api-dossier"),
+    path(
+        "dossiers/<str:code>/attachments/",
+        AttachmentUploadView.as_view(),
+        name="api-dossier-attachments",
+    ),
+    *(
+        path(
+            f"dossiers/<str:code>/actions/{name}/",
+            action_view(name),
+            name=f"api-dossier-{name.replace('_', '-')}",
+        )
+        for name in ACTION_SERIALIZERS
+    ),
+    path("dossiers/<str:code>/actions/<str:action>/", UnknownActionView.as_view()),
+]
