@@ -22,9 +22,17 @@ def navigation(request: HttpRequest) -> dict:
     items = [
         {"label": _("Home"), "url": reverse("home"), "key": "home"},
         {"label": _("Procedures"), "url": reverse("procedures:catalogue"), "key": "catalogue"},
-        {"label": _("Working calendar"), "url": reverse("procedures:calendar"), "key": "calendar"},
     ]
-    if roles:  # staff: a membership anywhere, or a superuser
+    if not roles:  # the public and citizens; staff find both in the footer
+        items += [
+            {"label": _("Look up a dossier"), "url": reverse("lookup"), "key": "lookup"},
+            {
+                "label": _("Working calendar"),
+                "url": reverse("procedures:calendar"),
+                "key": "calendar",
+            },
+        ]
+    else:  # staff: a membership anywhere, or a superuser
         items.append(
             {"label": _("Dossiers"), "url": reverse("dossiers:worklist"), "key": "dossiers"}
         )
@@ -57,6 +65,7 @@ _ACTIVE_KEYS = {
     "procedures:catalogue": "catalogue",
     "procedures:detail": "catalogue",
     "procedures:calendar": "calendar",
+    "lookup": "lookup",
     "dossiers:worklist": "dossiers",
     "dossiers:detail": "dossiers",
     "dossiers:slip": "dossiers",
