@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from portal.models import Membership, Unit
 from portal.selectors import is_staff_member, visible_units
@@ -405,8 +405,8 @@ class RegisterForm(forms.Form):
         to_field_name="code",
         empty_label=None,
     )
-    start = forms.DateField(label=gettext_lazy("From"), widget=DateInput())
-    end = forms.DateField(label=gettext_lazy("To"), widget=DateInput())
+    start = forms.DateField(label=pgettext_lazy("period", "From"), widget=DateInput())
+    end = forms.DateField(label=pgettext_lazy("period", "To"), widget=DateInput())
 
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)
