@@ -110,8 +110,11 @@ def _new_dossier(
 
 
 def _checklist(
-    dossier: Dossier, received_components: Sequence[int] | None, *, all_received: bool
+    dossier: Dossier, received_components: Sequence[int] | None, *, require_all: bool
 ) -> None:
+    """Record the procedure's checklist with what was handed in. At the counter a dossier is
+    received only complete: every required document present (the applicant is guided to
+    complete it first); online, the documents are checked when the counter accepts it."""
     components = list(dossier.procedure.documents.all())
     wanted = set(received_components or [])
     unknown = wanted - {c.pk for c in components}
@@ -122,6 +125,14 @@ def _checklist(
                 % {"ids": ", ".join(str(i) for i in sorted(unknown))}
             }
         )
+    missing = [c.name for c in components if c.required and c.pk not in wanted]
+    if require_all and missing:
+        raise ValidationError(
+            {
+                "documents": _("The dossier lacks required documents: %(names)s.")
+                % {"names": "; ".join(missing)}
+            }
+        )
     DossierDocument.objects.bulk_create(
         DossierDocument(
             dossier=dossier,
@@ -130,7 +141,7 @@ def _checklist(
             kind=component.kind,
             count=component.count,
             required=component.required,
-            received=all_received or component.pk in wanted,
+            received=component.pk in wanted,
             sort_order=position,
         )
         for position, component in enumerate(components, start=1)
@@ -175,7 +186,7 @@ def receive_dossier(
         postal_tracking_no=postal_tracking_no,
         note=note,
     )
-    _checklist(dossier, documents, all_received=False)
+    _checklist(dossier, documents, require_all=True)
     _start_clock(dossier, at=at)
     dossier.received_by = by
     dossier.digitized_intake = digitized_intake
@@ -227,7 +238,7 @@ def submit_dossier(
     )
     dossier.submitted_at = at
     dossier.save(update_fields=["submitted_at"])
-    _checklist(dossier, documents, all_received=False)
+    _checklist(dossier, documents, require_all=False)
     _record(dossier, action=Action.SUBMIT, by=user, at=at, from_status="", note=note)
     return dossier
 

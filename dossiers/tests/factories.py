@@ -65,9 +65,11 @@ def office(**procedure_fields) -> Office:
 
 
 def received(o: Office, **kwargs) -> Dossier:
-    """An in-person dossier received at the office's commune."""
+    """An in-person dossier received at the office's commune, with its required documents."""
+    procedure = kwargs.pop("procedure", o.procedure)
+    kwargs.setdefault("documents", [d.pk for d in procedure.documents.filter(required=True)])
     return receive_dossier(
-        procedure=kwargs.pop("procedure", o.procedure),
+        procedure=procedure,
         unit=kwargs.pop("unit", o.commune),
         channel=kwargs.pop("channel", Channel.IN_PERSON),
         applicant=kwargs.pop("applicant", APPLICANT),

@@ -61,6 +61,7 @@ def _intake(o, **changes):
         "channel": "in_person",
         "applicant": _applicant(),
         "note": "Nộp tại quầy",
+        "documents": [d.pk for d in o.procedure.documents.filter(required=True)],
         **changes,
     }
 

@@ -278,3 +278,12 @@ def test_a_unit_no_longer_in_force_receives_nothing():
     with pytest.raises(ValidationError) as error:
         received(o)
     assert "unit" in error.value.message_dict
+
+
+def test_the_counter_receives_only_a_complete_dossier():
+    o = office()
+    with override("en"), pytest.raises(ValidationError, match="lacks required documents"):
+        received(o, documents=[])
+    assert not Dossier.objects.exists()
+    # Optional documents may be missing.
+    assert received(o).documents.filter(required=False, received=False).exists()
