@@ -51,7 +51,15 @@ class Action(models.TextChoices):
     APOLOGIZE = "apologize", _("Issue an apology slip")
     ASSIGN = "assign", _("Assign")
     ATTACH = "attach", _("Attach a file")
+    RATE = "rate", _("Rate the service")
     IMPORT = "import", _("Import")
+
+
+class RatingScore(models.TextChoices):
+    VERY_SATISFIED = "very_satisfied", _("Very satisfied")
+    SATISFIED = "satisfied", _("Satisfied")
+    NEUTRAL = "neutral", _("Neutral")
+    DISSATISFIED = "dissatisfied", _("Dissatisfied")
 
 
 class AttachmentKind(models.TextChoices):

@@ -18,12 +18,13 @@ from portal.choices import Role
 from portal.models import Membership, Unit
 from portal.selectors import unit_ancestors, visible_units
 from portal.text import search_patterns
+from portal.validators import citizen_id_validator, phone_validator
 from procedures.models import Field, Procedure
 from procedures.selectors import units_for_procedure
 
 from .choices import AttachmentKind, Channel, Status
 from .filters import DossierFilterForm
-from .models import Dossier, DossierDocument, citizen_id_validator, phone_validator
+from .models import Dossier, DossierDocument
 from .services import Applicant
 
 # --- Worklist -------------------------------------------------------------------------------------

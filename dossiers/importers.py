@@ -21,10 +21,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.validators import citizen_id_validator, phone_validator
 from procedures.deadlines import VN_TZ
 
 from .choices import Channel
-from .models import citizen_id_validator, phone_validator
 
 CSV_COLUMNS = [
     "code",

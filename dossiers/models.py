@@ -1,20 +1,12 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Action, AttachmentKind, Channel, Status, Timeliness
+from portal.validators import citizen_id_validator, phone_validator
 
-citizen_id_validator = RegexValidator(
-    r"^\d{12}$", _("A citizen ID number (CCCD) has exactly 12 digits.")
-)
-# Mobile numbers: 0 + 3/5/7/8/9 + 8 digits; landlines: 02 + 9 digits. Also with +84 or 84.
-phone_validator = RegexValidator(
-    r"^(?:0|\+?84)(?:[35789]\d{8}|2\d{9})$",
-    _("Enter a Vietnamese phone number, e.g. 0912345678 or 02163852300."),
-)
+from .choices import Action, AttachmentKind, Channel, RatingScore, Status, Timeliness
 
 
 class Dossier(models.Model):
@@ -94,6 +86,8 @@ class Dossier(models.Model):
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.TextField(_("reason"), blank=True)
+    # The citizen's submission token: a resent or double-clicked submit finds the same dossier.
+    submission_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     digitized_intake = models.BooleanField(_("digitized at intake"), default=False)
     digitized_result = models.BooleanField(_("digitized result"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -109,6 +103,11 @@ class Dossier(models.Model):
             models.Index(fields=["status", "due_at"], name="dossier_status_due"),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["applicant_user", "submission_key"],
+                condition=~Q(submission_key=""),
+                name="one_dossier_per_submission",
+            ),
             models.CheckConstraint(
                 condition=~Q(channel=Channel.POSTAL) | ~Q(postal_tracking_no=""),
                 name="postal_dossier_has_tracking_no",
@@ -285,3 +284,19 @@ class DossierEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("Dossier events are append-only."))
+
+
+class Rating(models.Model):
+    """The applicant's rating of the service, once, after the result was handed over."""
+
+    dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE, related_name="rating")
+    score = models.CharField(_("rating"), max_length=16, choices=RatingScore.choices)
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(_("rated at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+
+    def __str__(self) -> str:
+        return f"{self.dossier} {self.score}"

@@ -13,3 +13,15 @@ class Role(models.TextChoices):
     PROCESSING_OFFICER = "processing_officer", _("Processing officer")
     MANAGER = "manager", _("Manager")
     ADMIN = "admin", _("Administrator")
+
+
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")

@@ -4,9 +4,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Role, UnitLevel
+from .choices import MessageChannel, MessageStatus, Role, UnitLevel
+from .validators import citizen_id_validator, phone_validator
 
 agency_code_validator = RegexValidator(
     r"^[0-9A-Z]{2,3}(\.[0-9A-Z]{2,3}){2,4}$",
@@ -149,3 +151,59 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Profile(models.Model):
+    """A citizen's details, which pre-fill their online submissions."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    id_number = models.CharField(
+        _("citizen ID number"), max_length=12, blank=True, validators=[citizen_id_validator]
+    )
+    phone = models.CharField(
+        _("phone"), max_length=16, blank=True, validators=[phone_validator], db_index=True
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self) -> str:
+        return self.full_name or str(self.user)
+
+
+class OutboxMessage(models.Model):
+    """An e-mail or SMS to send, written in the same transaction as the change it reports and
+    delivered by the worker: nothing is lost when the broker or the gateway is down, and
+    ``key`` makes sure the same notice is never queued twice."""
+
+    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("message"))
+    key = models.CharField(max_length=120, unique=True)
+    reference = models.CharField(_("about"), max_length=64, blank=True, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    available_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "available_at"], name="outbox_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.recipient}: {self.subject or self.body[:40]}"

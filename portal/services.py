@@ -1,6 +1,7 @@
 """Writes for units, staff accounts and background-process heartbeats."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
@@ -9,10 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .choices import Role
-from .models import Heartbeat, Membership, Unit
+from .choices import MessageChannel, MessageStatus, Role
+from .models import Heartbeat, Membership, OutboxMessage, Unit
 
 
 def record_heartbeat(*, name: str, at: datetime, detail: str = "") -> Heartbeat:
@@ -83,3 +85,102 @@ def add_staff(
     user.save()
     Membership.objects.get_or_create(user=user, unit=unit, role=role)
     return user, created
+
+
+def enqueue_message(
+    *, channel: str, recipient: str, body: str, key: str, subject: str = "", reference: str = ""
+) -> OutboxMessage | None:
+    """Queue an e-mail or SMS in the caller's transaction; delivered by the worker after commit.
+
+    Nothing is queued twice for the same ``key``; an empty recipient queues nothing. Delivery
+    is also asked for right after commit, best effort: with the broker down the message simply
+    waits for the next periodic delivery run.
+    """
+    if not recipient.strip():
+        return None
+    message, created = OutboxMessage.objects.get_or_create(
+        key=key[:120],
+        defaults={
+            "channel": channel,
+            "recipient": recipient.strip(),
+            "subject": subject[:200],
+            "body": body,
+            "reference": reference[:64],
+        },
+    )
+    if created:
+        transaction.on_commit(_ask_for_delivery)
+    return message
+
+
+def _ask_for_delivery() -> None:
+    import logging
+
+    from .tasks import deliver_outbox_task
+
+    try:
+        deliver_outbox_task.delay()
+    except Exception:  # the broker is down: the beat's periodic run will deliver it
+        logging.getLogger(__name__).warning(
+            "Broker unavailable; the outbox will be delivered later"
+        )
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _claim(now: datetime, batch: int) -> list[OutboxMessage]:
+    """Take up to ``batch`` due messages for this worker: marked ``sending`` with a lease, so a
+    second worker running at the same moment takes others. A lease left by a worker that died
+    runs out and the message is taken again."""
+    with transaction.atomic():
+        due = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(
+                status__in=[MessageStatus.PENDING, MessageStatus.SENDING], available_at__lte=now
+            )
+            .order_by("available_at", "id")[:batch]
+        )
+        for message in due:
+            message.status = MessageStatus.SENDING
+            message.attempts += 1
+            message.available_at = now + timedelta(minutes=5)
+        OutboxMessage.objects.bulk_update(due, ["status", "attempts", "available_at"])
+    return due
+
+
+def deliver_outbox(*, now: datetime, batch: int = 100) -> DeliveryResult:
+    """Send the due messages of the outbox; a failure is retried later with growing delays,
+    and given up (``failed``) after OUTBOX_MAX_ATTEMPTS tries."""
+    from django.conf import settings
+
+    from .messaging import DeliveryError, send_email, send_sms
+
+    result = DeliveryResult()
+    for message in _claim(now, batch):
+        try:
+            if message.channel == MessageChannel.EMAIL:
+                send_email(recipient=message.recipient, subject=message.subject, body=message.body)
+            else:
+                send_sms(recipient=message.recipient, body=message.body, key=message.key)
+        except DeliveryError as exc:
+            message.last_error = str(exc)[:2000]
+            if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                message.status = MessageStatus.FAILED
+                result.failed += 1
+            else:
+                message.status = MessageStatus.PENDING
+                message.available_at = now + timedelta(minutes=min(2**message.attempts, 60))
+                result.retried += 1
+            message.save(update_fields=["status", "last_error", "available_at"])
+            continue
+        message.status = MessageStatus.SENT
+        message.sent_at = timezone.now()
+        message.last_error = ""
+        message.save(update_fields=["status", "sent_at", "last_error"])
+        result.sent += 1
+    return result

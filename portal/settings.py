@@ -166,6 +166,15 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Một Cửa <no-reply@localhost>")
 
+# SMS: console or file in development, an HTTP gateway in production.
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL")
+SMS_BACKEND = env("SMS_BACKEND", "http" if SMS_GATEWAY_URL else ("console" if DEBUG else "file"))
+SMS_FILE = env("SMS_FILE", str(VAR_DIR / "sms.jsonl"))
+SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN")
+SMS_SENDER = env("SMS_SENDER", "MOTCUA")
+SMS_GATEWAY_TIMEOUT = float(env("SMS_GATEWAY_TIMEOUT", "10"))
+OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "10"))
+
 # Celery: an embedded filesystem broker by default, Redis in production.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
@@ -192,6 +201,10 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "portal.tasks.heartbeat_task",
         "schedule": float(env("HEARTBEAT_INTERVAL_SECONDS", "60")),
+    },
+    "deliver-outbox": {
+        "task": "portal.tasks.deliver_outbox_task",
+        "schedule": float(env("OUTBOX_INTERVAL_SECONDS", "30")),
     },
     "seed-holidays": {
         "task": "procedures.tasks.seed_holidays_task",

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from .services import record_heartbeat
+from .services import deliver_outbox, record_heartbeat
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -12,3 +12,11 @@ def heartbeat_task(name: str = "worker") -> str:
     """Prove that a worker picks tasks up: beat queues it, the worker records when it ran."""
     beat = record_heartbeat(name=name, at=timezone.now(), detail=socket.gethostname())
     return beat.at.isoformat()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def deliver_outbox_task() -> dict:
+    """Send what the outbox holds that is due. Safe to run twice or at once: each message is
+    claimed by one run."""
+    result = deliver_outbox(now=timezone.now())
+    return {"sent": result.sent, "retried": result.retried, "failed": result.failed}

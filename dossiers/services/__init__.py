@@ -22,6 +22,7 @@ from .processing import (
     stop_dossier,
     withdraw_dossier,
 )
+from .rating import rate_dossier
 
 __all__ = [
     "Applicant",
@@ -36,6 +37,7 @@ __all__ = [
     "import_dossiers",
     "issue_apology",
     "next_code",
+    "rate_dossier",
     "receive_dossier",
     "record_supplement",
     "refuse_dossier",

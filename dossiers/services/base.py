@@ -90,7 +90,7 @@ def _record(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> DossierEvent:
-    return DossierEvent.objects.create(
+    event = DossierEvent.objects.create(
         dossier=dossier,
         at=at,
         by=by if by is not None and by.is_authenticated else None,
@@ -100,6 +100,10 @@ def _record(
         note=note,
         data=data or {},
     )
+    from .notifications import notify_applicant
+
+    notify_applicant(dossier, event)
+    return event
 
 
 def _transition(

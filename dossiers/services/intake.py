@@ -1,10 +1,11 @@
 """Intake: numbering, in-person and postal receipt, online submission, acceptance, refusal."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,6 +20,7 @@ from procedures.selectors import procedure_deadline
 from ..choices import Action, Channel, Status
 from ..models import DayCounter, Dossier, DossierDocument
 from ..workflow import open_timeliness
+from .attachments import add_attachment
 from .base import (
     Applicant,
     DossierPermissionError,
@@ -222,10 +224,32 @@ def submit_dossier(
     applicant: Applicant,
     user: User,
     documents: Sequence[int] | None = None,
+    uploads: Mapping[int, UploadedFile] | None = None,
     note: str = "",
+    submission_key: str = "",
 ) -> Dossier:
-    """A citizen submits online: the dossier is numbered and waits for a counter officer."""
+    """A citizen submits online: the dossier is numbered and waits for a counter officer.
+
+    ``uploads`` maps document components to their files: every required document needs one,
+    and all are stored with the dossier or none is. ``submission_key`` (the form's one-time
+    token) makes a resent or double-clicked submit return the dossier it already created.
+    """
+    if submission_key:
+        existing = Dossier.objects.filter(applicant_user=user, submission_key=submission_key)
+        if existing.exists():
+            return existing.get()
     at = timezone.now()
+    if uploads is not None:
+        components = {c.pk: c for c in procedure.documents.all()}
+        missing = [c.name for c in components.values() if c.required and c.pk not in uploads]
+        if missing:
+            raise ValidationError(
+                {
+                    "documents": _("Upload every required document. Missing: %(names)s.")
+                    % {"names": "; ".join(missing)}
+                }
+            )
+        documents = list(uploads)
     dossier = _new_dossier(
         procedure=procedure,
         unit=unit,
@@ -237,9 +261,18 @@ def submit_dossier(
         applicant_user=user,
     )
     dossier.submitted_at = at
-    dossier.save(update_fields=["submitted_at"])
+    dossier.submission_key = submission_key[:64]
+    dossier.save(update_fields=["submitted_at", "submission_key"])
     _checklist(dossier, documents, require_all=False)
     _record(dossier, action=Action.SUBMIT, by=user, at=at, from_status="", note=note)
+    for line in dossier.documents.filter(component_id__in=list(uploads or {})):
+        assert uploads is not None and line.component_id is not None
+        try:
+            add_attachment(
+                dossier=dossier, by=user, upload=uploads[line.component_id], document=line
+            )
+        except ValidationError as error:
+            raise ValidationError({f"document_{line.component_id}": error.messages}) from None
     return dossier
 
 
