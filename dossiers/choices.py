@@ -53,6 +53,8 @@ class Action(models.TextChoices):
     ATTACH = "attach", _("Attach a file")
     RATE = "rate", _("Rate the service")
     IMPORT = "import", _("Import")
+    OVERDUE = "overdue", _("Became overdue")
+    DUE_SOON = "due_soon", _("Due soon")
 
 
 class RatingScore(models.TextChoices):

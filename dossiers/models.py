@@ -88,6 +88,8 @@ class Dossier(models.Model):
     close_reason = models.TextField(_("reason"), blank=True)
     # The citizen's submission token: a resent or double-clicked submit finds the same dossier.
     submission_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # When the deadline worker warned that less than a working day is left (once).
+    due_soon_warned_at = models.DateTimeField(_("due-soon warning sent"), null=True, blank=True)
     digitized_intake = models.BooleanField(_("digitized at intake"), default=False)
     digitized_result = models.BooleanField(_("digitized result"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -174,6 +174,8 @@ SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN")
 SMS_SENDER = env("SMS_SENDER", "MOTCUA")
 SMS_GATEWAY_TIMEOUT = float(env("SMS_GATEWAY_TIMEOUT", "10"))
 OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "10"))
+# Deadline worker: warn when less than this much working time is left.
+DUE_SOON_WORKING_HOURS = float(env("DUE_SOON_WORKING_HOURS", "8"))
 
 # Celery: an embedded filesystem broker by default, Redis in production.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
@@ -201,6 +203,10 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
         "task": "portal.tasks.heartbeat_task",
         "schedule": float(env("HEARTBEAT_INTERVAL_SECONDS", "60")),
+    },
+    "sweep-deadlines": {
+        "task": "dossiers.tasks.sweep_deadlines_task",
+        "schedule": float(env("SWEEP_INTERVAL_SECONDS", "300")),
     },
     "deliver-outbox": {
         "task": "portal.tasks.deliver_outbox_task",

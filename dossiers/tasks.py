@@ -1,0 +1,12 @@
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from .services.sweep import sweep_deadlines
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def sweep_deadlines_task() -> dict:
+    """One sweep of the deadline worker (beat runs it every SWEEP_INTERVAL_SECONDS)."""
+    result = sweep_deadlines(now=timezone.now())
+    return {"overdue": result.overdue, "due_soon": result.due_soon, "warnings": result.warnings}
