@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import slips, views
+from . import citizen, slips, views
 
 app_name = "dossiers"
 
@@ -9,6 +9,19 @@ urlpatterns = [
     path("new/", views.intake, name="intake"),
     path("deadline-preview/", views.deadline_preview, name="deadline-preview"),
     path("register/", slips.register, name="register"),
+    # The citizen's pages (before "<code>/", which would take "my" for a code).
+    path("submit/<str:procedure_code>/", citizen.submit_applicant, name="submit"),
+    path(
+        "submit/<str:procedure_code>/documents/",
+        citizen.submit_documents,
+        name="submit-documents",
+    ),
+    path("my/", citizen.my_dossiers, name="my"),
+    path("my/<str:code>/", citizen.my_detail, name="my-detail"),
+    path("my/<str:code>/submitted/", citizen.my_submitted, name="my-submitted"),
+    path("my/<str:code>/supply/", citizen.my_supply, name="my-supply"),
+    path("my/<str:code>/withdraw/", citizen.my_withdraw, name="my-withdraw"),
+    path("my/<str:code>/rating/", citizen.my_rate, name="my-rate"),
     path("<str:code>/", views.detail, name="detail"),
     path("<str:code>/actions/<str:action>/", views.act, name="act"),
     path("<str:code>/attachments/", views.upload, name="upload"),

@@ -414,7 +414,11 @@ def _render_detail(
 @login_required
 @require_GET
 def detail(request: HttpRequest, code: str) -> HttpResponse:
-    return _render_detail(request, _visible_dossier(request, code))
+    dossier = _visible_dossier(request, code)
+    if not _is_staff(request):
+        # The staff page shows officers' working notes: the applicant has a page of their own.
+        return redirect("dossiers:my-detail", code=dossier.code)
+    return _render_detail(request, dossier)
 
 
 # --- Actions --------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import Heartbeat, Membership, Unit
+from .choices import MessageStatus
+from .models import Heartbeat, Membership, OutboxMessage, Profile, Unit
 from .services import save_unit
 
 
@@ -53,3 +56,67 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "full_name", "phone", "id_number", "email_verified_at"]
+    search_fields = ["user__username", "user__email", "full_name", "phone", "id_number"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """The outbox as the worker sees it: what is waiting, what failed and why. Read-only; a
+    failed message can be sent again."""
+
+    list_display = [
+        "created_at",
+        "channel",
+        "recipient",
+        "reference",
+        "status",
+        "attempts",
+        "available_at",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel"]
+    search_fields = ["recipient", "reference"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "channel",
+        "recipient",
+        "subject",
+        "body",
+        "key",
+        "reference",
+        "status",
+        "attempts",
+        "last_error",
+        "available_at",
+        "created_at",
+        "sent_at",
+    ]
+    fields = readonly_fields
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Send again"), permissions=["change"])
+    def send_again(self, request, queryset):
+        """Give failed messages a fresh round of attempts; the next delivery run sends them."""
+        count = queryset.filter(status=MessageStatus.FAILED).update(
+            status=MessageStatus.PENDING, attempts=0, available_at=timezone.now()
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed message will be sent again.",
+                "%(count)d failed messages will be sent again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS if count else messages.WARNING,
+        )

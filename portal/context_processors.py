@@ -24,6 +24,8 @@ def navigation(request: HttpRequest) -> dict:
         {"label": _("Procedures"), "url": reverse("procedures:catalogue"), "key": "catalogue"},
     ]
     if not roles:  # the public and citizens; staff find both in the footer
+        if getattr(request, "user", None) is not None and request.user.is_authenticated:
+            items.append({"label": _("My dossiers"), "url": reverse("dossiers:my"), "key": "my"})
         items += [
             {"label": _("Look up a dossier"), "url": reverse("lookup"), "key": "lookup"},
             {
@@ -71,4 +73,9 @@ _ACTIVE_KEYS = {
     "dossiers:slip": "dossiers",
     "dossiers:intake": "intake",
     "dossiers:register": "register",
+    "dossiers:my": "my",
+    "dossiers:my-detail": "my",
+    "dossiers:my-submitted": "my",
+    "dossiers:submit": "catalogue",
+    "dossiers:submit-documents": "catalogue",
 }

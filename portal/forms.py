@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,7 +11,9 @@ class LoginForm(AuthenticationForm):
         "inactive": _("This account is locked."),
     }
     username = forms.CharField(
-        label=_("Username"),
+        # "Username" keeps its translation (browser journeys find the field by it) and the
+        # rest is added to it: "Tên đăng nhập, e-mail hoặc số điện thoại".
+        label=format_lazy("{}, {}", _("Username"), _("e-mail or phone number")),
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     password = forms.CharField(

@@ -6,9 +6,9 @@ SMS goes to ``SMS_BACKEND``: ``console`` (the log), ``file`` (one JSON line per 
 message's key as ``Idempotency-Key`` so that a gateway that honours it never sends twice).
 """
 
+import http.client
 import json
 import logging
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -35,15 +35,30 @@ def send_sms(*, recipient: str, body: str, key: str) -> None:
         logger.info("SMS to %s: %s", recipient, body)
     elif backend == "file":
         path = Path(settings.SMS_FILE)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(
-                json.dumps({"to": recipient, "body": body, "key": key}, ensure_ascii=False) + "\n"
-            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(
+                    json.dumps({"to": recipient, "body": body, "key": key}, ensure_ascii=False)
+                    + "\n"
+                )
+        except OSError as exc:
+            raise DeliveryError(f"SMS file {path}: {exc}") from exc
     elif backend == "http":
         _post_to_gateway(recipient=recipient, body=body, key=key)
     else:
         raise DeliveryError(f"unknown SMS_BACKEND {backend!r}")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A gateway that answers with a redirect has not taken the message: followed, urllib would
+    repeat the request as a GET without the message (and with the token) and report success."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the 3xx answer becomes an HTTPError
+
+
+_gateway_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def _post_to_gateway(*, recipient: str, body: str, key: str) -> None:
@@ -58,8 +73,10 @@ def _post_to_gateway(*, recipient: str, body: str, key: str) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.SMS_GATEWAY_TIMEOUT) as response:
+        with _gateway_opener.open(request, timeout=settings.SMS_GATEWAY_TIMEOUT) as response:
             if not 200 <= response.status < 300:
                 raise DeliveryError(f"SMS gateway answered {response.status}")
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise DeliveryError(f"SMS gateway: {exc}") from exc
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # OSError covers URLError, HTTPError (3xx-5xx), timeouts and refused connections;
+        # HTTPException a garbled answer; ValueError an unusable SMS_GATEWAY_URL.
+        raise DeliveryError(f"SMS gateway: {str(exc) or repr(exc)}") from exc

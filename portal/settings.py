@@ -122,6 +122,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Citizens log in with their e-mail address or phone number, staff with their username.
+AUTHENTICATION_BACKENDS = [
+    "portal.auth_backends.EmailOrPhoneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# How long, in seconds, a password reset link and an e-mail verification link work.
+PASSWORD_RESET_TIMEOUT = int(env("PASSWORD_RESET_TIMEOUT", str(24 * 3600)))
+ACCOUNT_VERIFY_MAX_AGE = int(env("ACCOUNT_VERIFY_MAX_AGE", str(3 * 24 * 3600)))
 
 # Language, time and formats: Vietnamese first, English second.
 LANGUAGE_CODE = "vi"
@@ -164,6 +172,7 @@ EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = float(env("EMAIL_TIMEOUT", "15"))  # a hung SMTP server must not hold a worker
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Một Cửa <no-reply@localhost>")
 
 # SMS: console or file in development, an HTTP gateway in production.

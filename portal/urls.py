@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dossiers import lookup as lookup_views
 
-from . import views
+from . import accounts, operations, views
 from .forms import LoginForm
 
 admin.site.site_header = _("Một Cửa — administration")
@@ -21,15 +21,37 @@ urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="portal/login.html", authentication_form=LoginForm
+            template_name="portal/accounts/login.html", authentication_form=LoginForm
         ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Citizen accounts
+    path("register/", accounts.register, name="register"),
+    path("verify-email/<str:token>/", accounts.verify, name="verify-email"),
+    path("account/profile/", accounts.profile, name="profile"),
+    path("account/verify-email/", accounts.resend_verification, name="resend-verification"),
+    path("password-reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("procedures/", include("procedures.urls")),
     path("dossiers/", include("dossiers.urls")),
     path("lookup/", lookup_views.lookup, name="lookup"),
+    path("ops/", operations.operations, name="operations"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

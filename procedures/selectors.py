@@ -58,8 +58,17 @@ def procedure_detail(*, code: str, include_inactive: bool = False) -> Procedure:
 
 
 def units_for_procedure(procedure: Procedure) -> QuerySet[Unit]:
-    """The units whose counters handle this procedure: those of its level, by name."""
-    return Unit.objects.filter(level=procedure.level).order_by("name", "code")
+    """The units whose counters handle this procedure today: those of its level that are in
+    force, by name."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return (
+        Unit.objects.filter(level=procedure.level)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .order_by("name", "code")
+    )
 
 
 def office_hours(unit: Unit) -> OfficeHours:

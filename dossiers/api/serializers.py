@@ -16,8 +16,8 @@ from procedures.deadline_text import describe_step
 from procedures.deadlines import TraceStep
 from procedures.models import Procedure
 
-from ..choices import OPEN_STATUSES, Action, AttachmentKind, Channel, Timeliness
-from ..models import Attachment, Dossier, DossierDocument, DossierEvent, Pause
+from ..choices import OPEN_STATUSES, Action, AttachmentKind, Channel, RatingScore, Timeliness
+from ..models import Attachment, Dossier, DossierDocument, DossierEvent, Pause, Rating
 from ..selectors import available_actions
 from ..services import Applicant
 from ..workflow import open_timeliness
@@ -159,6 +159,22 @@ class AttachmentUploadSerializer(serializers.Serializer):
         if document is None:
             raise serializers.ValidationError(_("This dossier has no document with that id."))
         return document
+
+
+class RatingSerializer(serializers.ModelSerializer):
+    """The applicant's rating of the service: in ``score`` and ``comment``, out with the time."""
+
+    score = serializers.ChoiceField(
+        choices=RatingScore.choices,
+        help_text=_("very_satisfied, satisfied, neutral or dissatisfied."),
+        error_messages={"invalid_choice": _("Choose one of the ratings.")},
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    class Meta:
+        model = Rating
+        fields = ["score", "comment", "created_at"]
+        read_only_fields = ["created_at"]
 
 
 class ImportUploadSerializer(serializers.Serializer):

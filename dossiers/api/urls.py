@@ -6,6 +6,7 @@ from .views import (
     DossierDetailView,
     DossierImportView,
     DossierListCreateView,
+    RatingView,
     UnknownActionView,
     action_view,
 )
@@ -19,6 +20,7 @@ urlpatterns = [
         AttachmentUploadView.as_view(),
         name="api-dossier-attachments",
     ),
+    path("dossiers/<str:code>/rating/", RatingView.as_view(), name="api-dossier-rating"),
     *(
         path(
             f"dossiers/<str:code>/actions/{name}/",

@@ -37,6 +37,7 @@ from .serializers import (
     DossierSerializer,
     ImportResultSerializer,
     ImportUploadSerializer,
+    RatingSerializer,
 )
 
 # Documented error responses; every body is {"code", "message", "fields"}.
@@ -301,6 +302,35 @@ class AttachmentUploadView(APIView):
             AttachmentSerializer(attachment, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+class RatingView(APIView):
+    """The applicant rates the service, once, after the result was handed over. 403 for
+    anyone else who may see the dossier, 404 for those who may not, 409 before the result was
+    handed over or when it was already rated."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=RatingSerializer,
+        responses={
+            201: RatingSerializer,
+            400: _INVALID,
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
+            409: OpenApiResponse(
+                description='code "invalid_transition": not yet handed over, or already rated.'
+            ),
+        },
+    )
+    def post(self, request: Request, code: str) -> Response:
+        dossier = _visible(request, code)
+        serializer = RatingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rating = services.rate_dossier(
+            dossier=dossier, by=request.user, **serializer.validated_data
+        )
+        return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
 
 
 class IsAdministrator(permissions.BasePermission):

@@ -8,6 +8,7 @@ Nothing else assigns ``Dossier.status``. A refused change raises and leaves noth
 
 from .attachments import add_attachment, sniff_content_type
 from .base import Applicant, DossierActionError, DossierPermissionError, actor_roles
+from .citizen import check_upload, submit_online, supply_documents
 from .imports import DossierImportError, ImportResult, import_dossiers
 from .intake import accept_dossier, next_code, receive_dossier, refuse_dossier, submit_dossier
 from .processing import (
@@ -34,6 +35,7 @@ __all__ = [
     "actor_roles",
     "add_attachment",
     "assign_dossier",
+    "check_upload",
     "import_dossiers",
     "issue_apology",
     "next_code",
@@ -49,5 +51,7 @@ __all__ = [
     "start_processing",
     "stop_dossier",
     "submit_dossier",
+    "submit_online",
+    "supply_documents",
     "withdraw_dossier",
 ]

@@ -19,8 +19,9 @@ def _when(value: datetime | None) -> str:
     return formats.date_format(timezone.localtime(value), "H:i d/m/Y") if value else ""
 
 
-def _text(dossier: Dossier, action: str) -> str | None:
-    """The message for ``action`` on ``dossier``, or None when the applicant is not told."""
+def _text(dossier: Dossier, action: str, missing: str = "") -> str | None:
+    """The message for ``action`` on ``dossier``, or None when the applicant is not told.
+    ``missing``: the documents a supplement request asks for."""
     facts = {
         "code": dossier.code,
         "procedure": dossier.procedure.name,
@@ -28,6 +29,7 @@ def _text(dossier: Dossier, action: str) -> str | None:
         "due": _when(dossier.due_at),
         "promised": _when(dossier.promised_at),
         "reason": dossier.close_reason,
+        "missing": missing,
     }
     texts: dict[str, str] = {
         Action.RECEIVE: _(
@@ -42,8 +44,8 @@ def _text(dossier: Dossier, action: str) -> str | None:
             "Your online dossier %(code)s was not accepted by %(unit)s. Reason: %(reason)s"
         ),
         Action.REQUEST_SUPPLEMENT: _(
-            "Your dossier %(code)s needs more documents. See what is missing and add it "
-            "online or at the counter of %(unit)s."
+            "Your dossier %(code)s needs more documents: %(missing)s. Add them online or at "
+            "the counter of %(unit)s."
         ),
         Action.RESOLVE: _("The result of your dossier %(code)s is ready at %(unit)s."),
         Action.REJECT: _("The written answer to your dossier %(code)s is ready at %(unit)s."),
@@ -63,7 +65,7 @@ def _text(dossier: Dossier, action: str) -> str | None:
 def notify_applicant(dossier: Dossier, event: DossierEvent) -> None:
     """Queue the e-mail and the SMS that ``event`` calls for, in Vietnamese."""
     with translation.override("vi"):
-        body = _text(dossier, event.action)
+        body = _text(dossier, event.action, missing=(event.data or {}).get("missing", ""))
         if body is None:
             return
         subject = _("Dossier %(code)s") % {"code": dossier.code}

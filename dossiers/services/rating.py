@@ -22,6 +22,8 @@ def rate_dossier(
         raise DossierActionError(_("The service can be rated once the result was handed over."))
     if score not in RatingScore.values:
         raise ValidationError({"score": _("Choose one of the ratings.")})
+    if len(comment) > 2000:
+        raise ValidationError({"comment": _("The comment is longer than 2000 characters.")})
     if Rating.objects.filter(dossier=dossier).exists():
         raise DossierActionError(_("This dossier was already rated. Thank you!"))
     try:

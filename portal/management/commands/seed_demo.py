@@ -19,7 +19,7 @@ from dossiers.services import (
     start_processing,
     submit_dossier,
 )
-from portal.models import Unit
+from portal.models import Profile, Unit
 from portal.services import add_staff, save_unit
 from procedures.choices import OnlineLevel
 from procedures.importers import parse_catalogue
@@ -134,6 +134,16 @@ class Command(BaseCommand):
                 )
                 user.set_password(DEMO_PASSWORD)
                 user.save()
+            Profile.objects.get_or_create(
+                user=user,
+                defaults={
+                    "full_name": citizen["full_name"],
+                    "id_number": citizen.get("id_number", ""),
+                    "phone": citizen.get("phone", ""),
+                    "address": citizen.get("address", ""),
+                    "email_verified_at": timezone.now(),
+                },
+            )
 
     def _dossiers(self, units: dict[str, Unit]) -> int:
         """A working day's worth of dossiers in every state, once: the worklist, the slips and

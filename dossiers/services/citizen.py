@@ -1,0 +1,159 @@
+"""What a citizen does to their own dossier online: submit it with its files, supply what the
+office asked for. Both check every file before any is stored, so that a refused request leaves
+no dossier, no number and no stray file behind."""
+
+from collections.abc import Mapping, Sequence
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from portal.models import Unit
+from procedures.models import Procedure
+
+from ..choices import Action, AttachmentKind
+from ..models import Dossier
+from .attachments import add_attachment, sniff_content_type
+from .base import Applicant, _locked
+from .intake import submit_dossier
+from .processing import record_supplement
+
+# The names a file may have for each content type (as ``add_attachment`` requires).
+_EXTENSIONS = {
+    "application/pdf": {"pdf"},
+    "image/png": {"png"},
+    "image/jpeg": {"jpg", "jpeg"},
+}
+
+
+def check_upload(upload: UploadedFile) -> str:
+    """The content type of an acceptable upload, or a ValidationError saying what is wrong.
+
+    The rules (and the wording) of ``add_attachment``, applied before anything is stored: the
+    storage is not transactional, so a file written before a later one is refused would stay
+    behind after the rollback.
+    """
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if upload.size is None or upload.size > limit:
+        raise ValidationError(
+            _("The file is larger than %(limit)d MB.") % {"limit": limit // (1024 * 1024)}
+        )
+    if upload.size == 0:
+        raise ValidationError(_("The file is empty."))
+    upload.seek(0)
+    content_type = sniff_content_type(upload.read(16))
+    upload.seek(0)
+    if content_type is None:
+        raise ValidationError(_("Only PDF, JPEG and PNG files are accepted."))
+    name = upload.name or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if not extension:
+        raise ValidationError(_("The file's name has no extension: name it .pdf, .jpg or .png."))
+    if extension not in _EXTENSIONS[content_type]:
+        raise ValidationError(
+            _("The file's name says “.%(extension)s” but its content is %(kind)s.")
+            % {"extension": extension, "kind": content_type.split("/")[-1].upper()}
+        )
+    return content_type
+
+
+def _check_all(uploads: Mapping[str, UploadedFile]) -> None:
+    """Every file checked; all the problems reported at once, keyed like ``uploads``."""
+    errors: dict[str, list[str]] = {}
+    for key, upload in uploads.items():
+        try:
+            check_upload(upload)
+        except ValidationError as error:
+            errors[key] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+
+def submit_online(
+    *,
+    procedure: Procedure,
+    unit: Unit,
+    applicant: Applicant,
+    user: User,
+    uploads: Mapping[int, UploadedFile],
+    note: str = "",
+    submission_key: str = "",
+) -> Dossier:
+    """``submit_dossier`` with its files checked first, and safe against a double click.
+
+    The same ``submission_key`` twice gives the same dossier: one after the other
+    ``submit_dossier`` finds the first; at the same instant the second insert hits the unique
+    constraint (on PostgreSQL both can pass the check before either commits), and the dossier
+    the first request stored is returned instead of an error.
+    """
+    _check_all({f"document_{pk}": upload for pk, upload in uploads.items()})
+    try:
+        return submit_dossier(
+            procedure=procedure,
+            unit=unit,
+            applicant=applicant,
+            user=user,
+            uploads=uploads,
+            note=note,
+            submission_key=submission_key,
+        )
+    except IntegrityError:
+        if not submission_key:
+            raise
+        existing = Dossier.objects.filter(
+            applicant_user=user, submission_key=submission_key[:64]
+        ).first()
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def supply_documents(
+    *,
+    dossier: Dossier,
+    by: User,
+    uploads: Mapping[int, UploadedFile],
+    others: Sequence[UploadedFile] = (),
+    note: str = "",
+) -> Dossier:
+    """The applicant (or an officer for them) supplies what a supplement request asked for:
+    the files are stored as supplements, their checklist lines count as received, and the
+    clock runs again (``record_supplement``) — all of it or none.
+
+    ``uploads`` maps lines of the dossier's checklist (``DossierDocument`` ids) to files;
+    ``others`` are files for documents outside the checklist.
+    """
+    dossier = _locked(dossier, by, Action.SUPPLEMENT)  # status and role before any input
+    if not uploads and not others:
+        raise ValidationError({"files": _("Add at least one file with the missing documents.")})
+    lines = {line.pk: line for line in dossier.documents.all()}
+    unknown = [pk for pk in uploads if pk not in lines]
+    if unknown:
+        raise ValidationError(
+            {
+                "documents": _("These documents do not belong to the dossier: %(ids)s.")
+                % {"ids": ", ".join(str(pk) for pk in sorted(unknown))}
+            }
+        )
+    _check_all(
+        {
+            **{f"document_{pk}": upload for pk, upload in uploads.items()},
+            **{f"other_{index}": upload for index, upload in enumerate(others)},
+        }
+    )
+    for pk, upload in uploads.items():
+        add_attachment(
+            dossier=dossier,
+            by=by,
+            upload=upload,
+            kind=AttachmentKind.SUPPLEMENT,
+            document=lines[pk],
+        )
+    for upload in others:
+        add_attachment(dossier=dossier, by=by, upload=upload, kind=AttachmentKind.SUPPLEMENT)
+    dossier.documents.filter(pk__in=list(uploads), received=False).update(received=True)
+    return record_supplement(dossier=dossier, by=by, note=note)

@@ -1,0 +1,47 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from portal.choices import MessageChannel, MessageStatus, Role
+from portal.models import OutboxMessage
+from portal.services import record_heartbeat
+
+from .factories import MembershipFactory, UserFactory, unit_tree
+
+pytestmark = pytest.mark.django_db
+
+
+def test_administrators_see_worker_sweep_queue_and_outbox(client):
+    tree = unit_tree()
+    admin = MembershipFactory(unit=tree["district"], role=Role.ADMIN).user
+    record_heartbeat(name="worker", at=timezone.now())
+    record_heartbeat(name="sweep", at=timezone.now(), detail="overdue=3 due_soon=1 warnings=8")
+    OutboxMessage.objects.create(
+        channel=MessageChannel.SMS, recipient="0912345678", body="x", key="a"
+    )
+    OutboxMessage.objects.create(
+        channel=MessageChannel.EMAIL,
+        recipient="a@b.vn",
+        body="x",
+        key="b",
+        status=MessageStatus.FAILED,
+        last_error="SMTP down",
+    )
+    client.force_login(admin)
+    page = client.get("/ops/").content.decode()
+    assert "overdue=3" in page
+    assert "Đang chạy" in page
+    assert "SMTP down" in page
+
+
+def test_a_silent_worker_is_flagged(client):
+    record_heartbeat(name="worker", at=timezone.now() - timedelta(minutes=30))
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    assert client.get("/ops/").context["worker_alive"] is False
+
+
+def test_others_may_not_see_it(client):
+    tree = unit_tree()
+    client.force_login(MembershipFactory(unit=tree["district"], role=Role.MANAGER).user)
+    assert client.get("/ops/").status_code == 403
