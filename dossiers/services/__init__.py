@@ -6,9 +6,9 @@ Nothing else assigns ``Dossier.status``. A refused change raises and leaves noth
 ``ValidationError`` for bad input (HTTP 400).
 """
 
-from .attachments import add_attachment, sniff_content_type
+from .attachments import add_attachment, check_upload, sniff_content_type
 from .base import Applicant, DossierActionError, DossierPermissionError, actor_roles
-from .citizen import check_upload, submit_online, supply_documents
+from .citizen import submit_online, supply_documents
 from .imports import DossierImportError, ImportResult, import_dossiers
 from .intake import accept_dossier, next_code, receive_dossier, refuse_dossier, submit_dossier
 from .processing import (

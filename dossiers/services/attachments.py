@@ -43,6 +43,36 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
+def check_upload(upload: UploadedFile) -> str:
+    """The content type of an acceptable upload, or a ValidationError saying what is wrong.
+
+    Apply it to every file before storing any: the storage is not transactional, so a file
+    written before a later one is refused would stay behind after the rollback.
+    """
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if upload.size is None or upload.size > limit:
+        raise ValidationError(
+            _("The file is larger than %(limit)d MB.") % {"limit": limit // (1024 * 1024)}
+        )
+    if upload.size == 0:
+        raise ValidationError(_("The file is empty."))
+    upload.seek(0)
+    content_type = sniff_content_type(upload.read(16))
+    upload.seek(0)
+    if content_type is None:
+        raise ValidationError(_("Only PDF, JPEG and PNG files are accepted."))
+    name = upload.name or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if not extension:
+        raise ValidationError(_("The file's name has no extension: name it .pdf, .jpg or .png."))
+    if extension not in _EXTENSIONS[content_type]:
+        raise ValidationError(
+            _("The file's name says “.%(extension)s” but its content is %(kind)s.")
+            % {"extension": extension, "kind": content_type.split("/")[-1].upper()}
+        )
+    return content_type
+
+
 @transaction.atomic
 def add_attachment(
     *,
@@ -62,30 +92,10 @@ def add_attachment(
         raise DossierActionError(_("This dossier is closed: no more files can be added."))
     if kind == AttachmentKind.RESULT and not roles & TRANSITIONS[Action.RESOLVE].actors:
         raise DossierPermissionError(_("Only processing officers attach the result."))
-    limit = settings.ATTACHMENT_MAX_BYTES
-    if upload.size is None or upload.size > limit:
-        raise ValidationError(
-            {"file": _("The file is larger than %(limit)d MB.") % {"limit": limit // (1024 * 1024)}}
-        )
-    if upload.size == 0:
-        raise ValidationError({"file": _("The file is empty.")})
-    upload.seek(0)
-    content_type = sniff_content_type(upload.read(16))
-    upload.seek(0)
-    if content_type is None:
-        raise ValidationError({"file": _("Only PDF, JPEG and PNG files are accepted.")})
-    extension = (upload.name or "").rsplit(".", 1)[-1].lower() if "." in (upload.name or "") else ""
-    if not extension:
-        raise ValidationError(
-            {"file": _("The file's name has no extension: name it .pdf, .jpg or .png.")}
-        )
-    if extension not in _EXTENSIONS[content_type]:
-        raise ValidationError(
-            {
-                "file": _("The file's name says “.%(extension)s” but its content is %(kind)s.")
-                % {"extension": extension, "kind": content_type.split("/")[-1].upper()}
-            }
-        )
+    try:
+        content_type = check_upload(upload)
+    except ValidationError as error:
+        raise ValidationError({"file": error.messages}) from None
     if document is not None and document.dossier_id != dossier.pk:
         raise ValidationError({"document": _("This document belongs to another dossier.")})
     digest = hashlib.sha256()
@@ -98,7 +108,7 @@ def add_attachment(
         kind=kind,
         original_name=(upload.name or "")[-255:],
         content_type=content_type,
-        size=upload.size,
+        size=upload.size or 0,  # check_upload refused empty and unsized files
         sha256=digest.hexdigest(),
         digitized=digitized,
         uploaded_by=by,

@@ -4,7 +4,6 @@ no dossier, no number and no stray file behind."""
 
 from collections.abc import Mapping, Sequence
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -16,48 +15,10 @@ from procedures.models import Procedure
 
 from ..choices import Action, AttachmentKind
 from ..models import Dossier
-from .attachments import add_attachment, sniff_content_type
+from .attachments import add_attachment, check_upload
 from .base import Applicant, _locked
 from .intake import submit_dossier
 from .processing import record_supplement
-
-# The names a file may have for each content type (as ``add_attachment`` requires).
-_EXTENSIONS = {
-    "application/pdf": {"pdf"},
-    "image/png": {"png"},
-    "image/jpeg": {"jpg", "jpeg"},
-}
-
-
-def check_upload(upload: UploadedFile) -> str:
-    """The content type of an acceptable upload, or a ValidationError saying what is wrong.
-
-    The rules (and the wording) of ``add_attachment``, applied before anything is stored: the
-    storage is not transactional, so a file written before a later one is refused would stay
-    behind after the rollback.
-    """
-    limit = settings.ATTACHMENT_MAX_BYTES
-    if upload.size is None or upload.size > limit:
-        raise ValidationError(
-            _("The file is larger than %(limit)d MB.") % {"limit": limit // (1024 * 1024)}
-        )
-    if upload.size == 0:
-        raise ValidationError(_("The file is empty."))
-    upload.seek(0)
-    content_type = sniff_content_type(upload.read(16))
-    upload.seek(0)
-    if content_type is None:
-        raise ValidationError(_("Only PDF, JPEG and PNG files are accepted."))
-    name = upload.name or ""
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if not extension:
-        raise ValidationError(_("The file's name has no extension: name it .pdf, .jpg or .png."))
-    if extension not in _EXTENSIONS[content_type]:
-        raise ValidationError(
-            _("The file's name says “.%(extension)s” but its content is %(kind)s.")
-            % {"extension": extension, "kind": content_type.split("/")[-1].upper()}
-        )
-    return content_type
 
 
 def _check_all(uploads: Mapping[str, UploadedFile]) -> None:
