@@ -231,9 +231,6 @@ def test_notices_are_written_in_vietnamese_whatever_the_officers_language(o, mon
     assert languages and set(languages) == {"vi"}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="locale/vi/LC_MESSAGES/django.po has no translation of the notices yet"
-)
 def test_every_notice_has_its_vietnamese_text(o):
     dossier = received(o)
     untranslated = []
