@@ -55,6 +55,7 @@ class Action(models.TextChoices):
     IMPORT = "import", _("Import")
     OVERDUE = "overdue", _("Became overdue")
     DUE_SOON = "due_soon", _("Due soon")
+    RECALCULATE = "recalculate", _("Due date recalculated")
 
 
 class RatingScore(models.TextChoices):

@@ -1,12 +1,15 @@
 """Reads of dossiers. Every list or page of dossiers starts from ``visible_dossiers``."""
 
+import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from portal.models import Unit
+from portal.choices import Role
+from portal.models import Membership, Unit
 from portal.selectors import visible_units
 from procedures.selectors import working_calendars
 
@@ -126,3 +129,58 @@ def public_lookup(*, code: str, phone: str) -> Dossier | None:
         if stored[-9:] == digits[-9:]:  # 0912… and +84912… are the same number
             return dossier
     return None
+
+
+WORKING_DAY = timedelta(hours=8)
+
+
+@dataclass(frozen=True)
+class OverdueDossier:
+    """One row of the managers' overdue list: the dossier and how late it is, in working time
+    and in (started) working days."""
+
+    dossier: Dossier
+    late: timedelta
+    days_late: int
+
+
+def managed_units(user: User | AnonymousUser) -> QuerySet[Unit]:
+    """The subtrees of the units where ``user`` is a manager (every unit for a superuser)."""
+    if not user.is_authenticated:
+        return Unit.objects.none()
+    if user.is_superuser:
+        return Unit.objects.all()
+    paths = list(
+        Membership.objects.filter(user=user, role=Role.MANAGER)
+        .values_list("unit__path", flat=True)
+        .distinct()
+    )
+    if not paths:
+        return Unit.objects.none()
+    condition = Q()
+    for path in paths:
+        condition |= Q(path__startswith=path)
+    return Unit.objects.filter(condition)
+
+
+def overdue_rows(dossiers: QuerySet[Dossier], now: datetime) -> list[OverdueDossier]:
+    """The open dossiers of ``dossiers`` that are overdue at ``now``, most late first."""
+    found = list(
+        with_current_timeliness(dossiers, now)
+        .filter(status__in=OPEN_STATUSES, current_timeliness=Timeliness.OVERDUE)
+        .select_related("procedure", "unit", "assigned_to")
+    )
+    remaining = remaining_working_time(found, now)
+    rows = []
+    for dossier in found:
+        late = -remaining.get(dossier.pk, timedelta(0))
+        # Overdue means at least into its first late day, even with no office time passed yet.
+        rows.append(OverdueDossier(dossier, late, max(1, math.ceil(late / WORKING_DAY))))
+    rows.sort(key=lambda r: (-r.late, r.dossier.due_at, r.dossier.pk))
+    return rows
+
+
+def overdue_dossiers(*, user: User | AnonymousUser, now: datetime) -> list[OverdueDossier]:
+    """Quá hạn: the open dossiers of the units ``user`` manages that are overdue at ``now``,
+    most late first."""
+    return overdue_rows(Dossier.objects.filter(unit__in=managed_units(user)), now)

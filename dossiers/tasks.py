@@ -2,6 +2,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from .services.digest import send_manager_digest
 from .services.sweep import sweep_deadlines
 
 
@@ -10,3 +11,9 @@ def sweep_deadlines_task() -> dict:
     """One sweep of the deadline worker (beat runs it every SWEEP_INTERVAL_SECONDS)."""
     result = sweep_deadlines(now=timezone.now())
     return {"overdue": result.overdue, "due_soon": result.due_soon, "warnings": result.warnings}
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def send_manager_digest_task() -> int:
+    """The managers' morning digest (beat runs it at DIGEST_HOUR:DIGEST_MINUTE)."""
+    return send_manager_digest(now=timezone.now())

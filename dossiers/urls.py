@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import citizen, slips, views
+from . import citizen, overdue, slips, views
 
 app_name = "dossiers"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.intake, name="intake"),
     path("deadline-preview/", views.deadline_preview, name="deadline-preview"),
     path("register/", slips.register, name="register"),
+    path("overdue/", overdue.overdue, name="overdue"),
     # The citizen's pages (before "<code>/", which would take "my" for a code).
     path("submit/<str:procedure_code>/", citizen.submit_applicant, name="submit"),
     path(

@@ -46,6 +46,14 @@ def navigation(request: HttpRequest) -> dict:
                     "key": "intake",
                 }
             )
+        if Role.MANAGER in roles or getattr(request.user, "is_superuser", False):
+            items.append(
+                {
+                    "label": _("Overdue dossiers"),
+                    "url": reverse("dossiers:overdue"),
+                    "key": "overdue",
+                }
+            )
         items.append(
             {
                 "label": _("Tracking register"),
@@ -73,6 +81,7 @@ _ACTIVE_KEYS = {
     "dossiers:slip": "dossiers",
     "dossiers:intake": "intake",
     "dossiers:register": "register",
+    "dossiers:overdue": "overdue",
     "dossiers:my": "my",
     "dossiers:my-detail": "my",
     "dossiers:my-submitted": "my",

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -224,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
     "seed-holidays": {
         "task": "procedures.tasks.seed_holidays_task",
         "schedule": float(env("SEED_HOLIDAYS_INTERVAL_SECONDS", str(24 * 3600))),
+    },
+    "manager-digest": {
+        "task": "dossiers.tasks.send_manager_digest_task",
+        "schedule": crontab(hour=env("DIGEST_HOUR", "7"), minute=env("DIGEST_MINUTE", "30")),
     },
 }
 

@@ -1,11 +1,12 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .choices import CalendarDaySource
 from .models import CalendarDay, DocumentComponent, Field, Procedure
-from .services import seed_holidays
+from .services import recompute_open_deadlines, seed_holidays
 
 
 class DocumentInline(admin.TabularInline):
@@ -62,11 +63,29 @@ class CalendarDayAdmin(admin.ModelAdmin):
     fields = ["date", "kind", "name", "unit"]
     actions = ["seed_public_holidays"]
 
+    # The admin's views run in a transaction: the calendar change and the due dates it moves
+    # (``recompute_open_deadlines``) are saved together or not at all.
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
             obj.source = CalendarDaySource.ADMIN
+        before = CalendarDay.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
+        if before is not None and (before.date, before.unit_id) != (obj.date, obj.unit_id):
+            _recompute_for(before, request.user)  # the day it no longer is
+        _recompute_for(obj, request.user)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _recompute_for(obj, request.user)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):  # the changelist's bulk delete action
+        days = list(queryset.select_related("unit"))
+        super().delete_queryset(request, queryset)
+        for day in days:
+            _recompute_for(day, request.user)
 
     @admin.action(description=_("Add the public holidays of this year and the next"))
     def seed_public_holidays(self, request, queryset):
@@ -78,3 +97,9 @@ class CalendarDayAdmin(admin.ModelAdmin):
             % {"count": result.created},
             messages.SUCCESS,
         )
+
+
+def _recompute_for(calendar_day: CalendarDay, by) -> None:
+    recompute_open_deadlines(
+        days={calendar_day.date: calendar_day.name}, unit=calendar_day.unit, by=by
+    )

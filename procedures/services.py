@@ -1,12 +1,13 @@
 """Writes to the catalogue and the working calendar."""
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import Unit
@@ -131,6 +132,7 @@ def seed_holidays(*, years: Iterable[int]) -> HolidaySeedResult:
         if seed.date not in taken
     ]
     CalendarDay.objects.bulk_create(new_days, ignore_conflicts=True)
+    recompute_open_deadlines(days={d.date: d.name for d in new_days})
     return HolidaySeedResult(created=len(new_days), kept=len(seeds) - len(new_days))
 
 
@@ -154,4 +156,24 @@ def add_calendar_day(
     )
     calendar_day.full_clean()
     calendar_day.save()
+    recompute_open_deadlines(days={calendar_day.date: calendar_day.name}, unit=unit, by=by)
     return calendar_day
+
+
+def recompute_open_deadlines(
+    *,
+    days: Mapping[date, str],
+    unit: Unit | None = None,
+    by: User | AnonymousUser | None = None,
+) -> None:
+    """After exceptions on ``days`` (date → reason) were added, changed or removed, for the
+    whole country or ``unit``'s subtree: move the due dates of the open dossiers they touch.
+
+    Call it inside the transaction that changed the calendar, so that both stand or fall
+    together. The dossiers app is imported here, not at module level: it imports this app.
+    """
+    if not days:
+        return
+    from dossiers.services.calendar import recompute_deadlines_for_calendar_days
+
+    recompute_deadlines_for_calendar_days(days=days, unit=unit, by=by, now=timezone.now())

@@ -8,6 +8,10 @@ Nothing else assigns ``Dossier.status``. A refused change raises and leaves noth
 
 from .attachments import add_attachment, check_upload, sniff_content_type
 from .base import Applicant, DossierActionError, DossierPermissionError, actor_roles
+from .calendar import (
+    recompute_deadlines_for_calendar_change,
+    recompute_deadlines_for_calendar_days,
+)
 from .citizen import submit_online, supply_documents
 from .imports import DossierImportError, ImportResult, import_dossiers
 from .intake import accept_dossier, next_code, receive_dossier, refuse_dossier, submit_dossier
@@ -41,6 +45,8 @@ __all__ = [
     "next_code",
     "rate_dossier",
     "receive_dossier",
+    "recompute_deadlines_for_calendar_change",
+    "recompute_deadlines_for_calendar_days",
     "record_supplement",
     "refuse_dossier",
     "reject_dossier",
