@@ -167,7 +167,8 @@ def overdue_rows(dossiers: QuerySet[Dossier], now: datetime) -> list[OverdueDoss
     """The open dossiers of ``dossiers`` that are overdue at ``now``, most late first."""
     found = list(
         with_current_timeliness(dossiers, now)
-        .filter(status__in=OPEN_STATUSES, current_timeliness=Timeliness.OVERDUE)
+        # current_timeliness is an annotation, which the type checker's model fields lack.
+        .filter(status__in=OPEN_STATUSES, **{"current_timeliness": Timeliness.OVERDUE})
         .select_related("procedure", "unit", "assigned_to")
     )
     remaining = remaining_working_time(found, now)
