@@ -117,40 +117,82 @@ def _recipients(rows: list[_Row]) -> dict[int, set[tuple[int, str]]]:
         .exclude(email="")
         .values_list("pk", "email")
     )
+    above = {
+        unit_id: {(uid, email) for path, uid, email in managers if unit_path.startswith(path)}
+        for unit_id, unit_path in units.items()
+    }
     result: dict[int, set[tuple[int, str]]] = {}
     for row in rows:
-        people = {
-            (uid, email) for path, uid, email in managers if units[row.unit_id].startswith(path)
-        }
+        people = above[row.unit_id]
         if row.assigned_to_id in officers:
-            people.add((row.assigned_to_id, officers[row.assigned_to_id]))
+            people = people | {(row.assigned_to_id, officers[row.assigned_to_id])}
         result[row.id] = people
     return result
 
 
+_LISTED = 50  # dossiers named in one grouped warning; the overdue page has the rest
+
+
 def _warn(rows: list[_Row], *, kind: str, now: datetime) -> int:
-    queued = 0
+    """One e-mail per person per sweep: about the dossier when one is concerned, else a list.
+
+    Each dossier is reported once (the sweep's row guards return it once). Grouping keeps a
+    backlog — the first sweep after an import, or after the worker was down — from queueing
+    a message per dossier and recipient (hundreds of thousands at province scale).
+    """
     recipients = _recipients(rows)
+    people: dict[tuple[int, str], list[_Row]] = {}
+    for row in rows:
+        for person in recipients[row.id]:
+            people.setdefault(person, []).append(row)
+    queued = 0
     with translation.override("vi"):
-        for row in rows:
-            due = formats.date_format(timezone.localtime(row.due_at), "H:i d/m/Y")
-            if kind == Action.OVERDUE:
-                subject = _("Overdue: dossier %(code)s") % {"code": row.code}
-                body = _("Dossier %(code)s passed its due time %(due)s and is now overdue.")
-            else:
-                subject = _("Due soon: dossier %(code)s") % {"code": row.code}
-                body = _("Dossier %(code)s is due at %(due)s: less than a working day is left.")
-            for user_id, email in sorted(recipients[row.id]):
-                message = enqueue_message(
-                    channel=MessageChannel.EMAIL,
-                    recipient=email,
-                    subject=subject,
-                    body=body % {"code": row.code, "due": due},
-                    key=f"{kind}:{row.id}:{user_id}",
-                    reference=row.code,
-                )
-                queued += message is not None
+        for (user_id, email), mine in sorted(people.items()):
+            subject, body, key = _warning_text(mine, kind=kind, now=now, user_id=user_id)
+            message = enqueue_message(
+                channel=MessageChannel.EMAIL,
+                recipient=email,
+                subject=subject,
+                body=body,
+                key=key,
+                reference=mine[0].code if len(mine) == 1 else "",
+            )
+            queued += message is not None
     return queued
+
+
+def _when(value: datetime) -> str:
+    return formats.date_format(timezone.localtime(value), "H:i d/m/Y")
+
+
+def _warning_text(
+    rows: list[_Row], *, kind: str, now: datetime, user_id: int
+) -> tuple[str, str, str]:
+    if len(rows) == 1:
+        row = rows[0]
+        facts = {"code": row.code, "due": _when(row.due_at)}
+        if kind == Action.OVERDUE:
+            subject = _("Overdue: dossier %(code)s") % facts
+            body = _("Dossier %(code)s passed its due time %(due)s and is now overdue.") % facts
+        else:
+            subject = _("Due soon: dossier %(code)s") % facts
+            body = _("Dossier %(code)s is due at %(due)s: less than a working day is left.") % facts
+        return subject, body, f"{kind}:{row.id}:{user_id}"
+    count = {"count": len(rows)}
+    if kind == Action.OVERDUE:
+        subject = _("%(count)d dossiers became overdue") % count
+        intro = _("These dossiers passed their due time and are now overdue:")
+    else:
+        subject = _("%(count)d dossiers are due soon") % count
+        intro = _("Less than a working day is left for these dossiers:")
+    ordered = sorted(rows, key=lambda r: (r.due_at, r.code))
+    lines = [intro, *(f"- {r.code} — {_when(r.due_at)}" for r in ordered[:_LISTED])]
+    if len(rows) > _LISTED:
+        lines.append(
+            _("… and %(count)d more: see the list of overdue dossiers in the portal.")
+            % {"count": len(rows) - _LISTED}
+        )
+    return subject, "\n".join(lines), f"{kind}:{now.isoformat()}:{user_id}:{ordered[0].id}"
 
 
 def _record(rows: list[_Row], *, action: str, now: datetime) -> None:

@@ -115,4 +115,22 @@ def test_two_sweeps_at_once_flip_and_warn_once(time_machine):
     assert errors == []
     assert sorted(r.overdue for r in results) == [0, 20]
     assert DossierEvent.objects.filter(action=Action.OVERDUE).count() == 20
-    assert OutboxMessage.objects.filter(key__startswith="overdue:").count() == 20
+    # One grouped warning to the manager names all twenty dossiers, once.
+    warning = OutboxMessage.objects.get(key__startswith="overdue:")
+    assert warning.recipient == "lanhdao@motcua.example"
+    assert (
+        sum(code in warning.body for code in Dossier.objects.values_list("code", flat=True)) == 20
+    )
+
+
+def test_a_backlog_is_reported_in_one_message_per_person(world, time_machine):
+    o, first = world
+    others = [received(o) for _ in range(3)]
+    for dossier in others:
+        services.start_processing(dossier=dossier, by=o.officer)
+    result = sweep_deadlines(now=at(2026, 3, 13, 9, 0))
+    assert result.overdue == 4
+    assert _warnings("overdue") == sorted([o.officer.email, o.manager.email])
+    body = OutboxMessage.objects.get(recipient=o.manager.email).body
+    assert all(d.code in body for d in [first, *others])
+    assert DossierEvent.objects.filter(action=Action.OVERDUE).count() == 4
