@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Profile, Unit
-from portal.validators import citizen_id_validator, normalize_phone, phone_validator
+from portal.validators import clean_citizen_id, normalize_phone, phone_validator
 from procedures.models import DocumentComponent, Procedure
 from procedures.selectors import units_for_procedure
 
@@ -120,9 +120,7 @@ class ApplicantStepForm(forms.Form):
         return " ".join(self.cleaned_data["full_name"].split())
 
     def clean_id_number(self) -> str:
-        value = "".join(self.cleaned_data["id_number"].split())
-        citizen_id_validator(value)
-        return value
+        return clean_citizen_id(self.cleaned_data["id_number"])
 
     def clean_phone(self) -> str:
         value = normalize_phone(self.cleaned_data["phone"])

@@ -18,7 +18,7 @@ from portal.choices import Role
 from portal.models import Membership, Unit
 from portal.selectors import unit_ancestors, visible_units
 from portal.text import search_patterns
-from portal.validators import citizen_id_validator, phone_validator
+from portal.validators import clean_citizen_id, phone_validator
 from procedures.models import Field, Procedure
 from procedures.selectors import units_for_procedure
 
@@ -253,9 +253,7 @@ class IntakeForm(forms.Form):
         return " ".join(self.cleaned_data["applicant_name"].split())
 
     def clean_applicant_id_number(self) -> str:
-        value = "".join(self.cleaned_data["applicant_id_number"].split())
-        citizen_id_validator(value)
-        return value
+        return clean_citizen_id(self.cleaned_data["applicant_id_number"])
 
     def clean_applicant_phone(self) -> str:
         value = self.cleaned_data["applicant_phone"]

@@ -19,7 +19,7 @@ from .auth_backends import (
     parse_identifier,
     taken_message,
 )
-from .validators import citizen_id_validator, phone_validator
+from .validators import clean_citizen_id, phone_validator
 
 
 class TelInput(forms.TextInput):
@@ -174,10 +174,8 @@ class ProfileForm(forms.Form):
             )
 
     def clean_id_number(self) -> str:
-        value = "".join(ch for ch in self.cleaned_data["id_number"] if ch not in " .-")
-        if value:
-            citizen_id_validator(value)
-        return value
+        value = self.cleaned_data["id_number"]
+        return clean_citizen_id(value) if value.strip() else ""
 
     def clean_phone(self) -> str:
         value = self.cleaned_data["phone"].strip()

@@ -14,3 +14,11 @@ phone_validator = RegexValidator(
 def normalize_phone(value: str) -> str:
     """A phone number as stored: spaces, dots and dashes removed."""
     return "".join(ch for ch in value.strip() if ch.isdigit() or ch == "+")
+
+
+def clean_citizen_id(value: str) -> str:
+    """A citizen ID as typed (spaces, dots or dashes between digit groups allowed), checked and
+    returned as its 12 digits."""
+    digits = "".join(ch for ch in value if ch not in " .-\t")
+    citizen_id_validator(digits)
+    return digits

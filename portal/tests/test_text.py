@@ -24,3 +24,22 @@ def test_every_word_must_match_whole():
     document = search_document("Thủ tục đăng ký khai sinh")
     assert all(p in document for p in search_patterns("khai sinh"))
     assert not all(p in document for p in search_patterns("khai tu"))
+
+
+@pytest.mark.parametrize(
+    "typed", ["015090001234", "015 090 001 234", "015.090.001.234", "015-090-001234"]
+)
+def test_a_citizen_id_may_be_typed_in_groups(typed):
+    from portal.validators import clean_citizen_id
+
+    assert clean_citizen_id(typed) == "015090001234"
+
+
+@pytest.mark.parametrize("typed", ["01509000123", "0150900012345", "01509000123A"])
+def test_a_citizen_id_has_twelve_digits(typed):
+    from django.core.exceptions import ValidationError
+
+    from portal.validators import clean_citizen_id
+
+    with pytest.raises(ValidationError):
+        clean_citizen_id(typed)
