@@ -106,6 +106,23 @@ def page(browser, request: pytest.FixtureRequest):
         context.close()
 
 
+@pytest.fixture
+def new_page(browser):
+    """More pages, each in its own context (own cookies): one per user of a journey."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
 # --- Redis ------------------------------------------------------------------------------------
 
 

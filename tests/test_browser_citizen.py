@@ -9,7 +9,6 @@ test_browser_dossiers.py.
 
 import re
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from django.utils.translation import gettext, override
@@ -19,7 +18,8 @@ from dossiers.choices import Status
 from dossiers.models import Dossier
 from dossiers.tests.factories import office
 from portal.models import Profile
-from portal.tests.factories import PASSWORD, UserFactory
+from portal.tests.factories import UserFactory
+from tests.browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,33 +60,6 @@ def files(tmp_path) -> dict[str, Path]:
     extra.write_bytes(PDF)
     paths["extra"] = extra
     return paths
-
-
-@pytest.fixture
-def new_page(browser):
-    """More pages, each in its own context (own cookies): one per user of a journey."""
-    contexts = []
-
-    def make(**options):
-        context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def log_in(page, live_server, user, next_path):
-    page.goto(f"{live_server.url}/login/?{urlencode({'next': next_path})}")
-    form = page.get_by_role("main").locator("form")
-    form.locator("input[name=username]").fill(user.username)
-    form.locator("input[name=password]").fill(PASSWORD)
-    form.locator("button[type=submit]").click()
-    expect(page).to_have_url(re.compile(re.escape(next_path.split("?")[0])))
-    page.wait_for_load_state()
 
 
 def staff_act(page, action, **fields):

@@ -19,7 +19,8 @@ from dossiers.models import Dossier
 from dossiers.qr import qr_svg
 from dossiers.tests.factories import APPLICANT, office, received
 from portal.choices import Role
-from portal.tests.factories import PASSWORD, MembershipFactory
+from portal.tests.factories import MembershipFactory
+from tests.browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,32 +32,6 @@ def o():
     """A commune with its counter officer, processing officer, and an officer of the commune
     next door; its procedure has a required and an optional document."""
     return office(code="2.000815", name="Thủ tục chứng thực bản sao từ bản chính")
-
-
-@pytest.fixture
-def new_page(browser):
-    """More pages, each in its own context (own cookies): one per user of a journey."""
-    contexts = []
-
-    def make(**options):
-        context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def log_in(page, live_server, user, next_path="/dossiers/"):
-    page.goto(f"{live_server.url}/login/?{urlencode({'next': next_path})}")
-    page.get_by_label("Tên đăng nhập").fill(user.username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page).to_have_url(re.compile(re.escape(next_path.split("?")[0])))
-    page.wait_for_load_state()
 
 
 def detail_url(live_server, dossier) -> str:
