@@ -104,8 +104,24 @@ def _run(cmd: list[str | os.PathLike], *, env: dict | None = None, **kwargs) -> 
     ).returncode
 
 
+def ensure_local_secret() -> None:
+    """Give this checkout its own SECRET_KEY in .env (git-ignored), once, so that
+    `.venv/bin/python manage.py …` works here without DEBUG; production sets its own."""
+    path = ROOT / ".env"
+    if path.exists():
+        return
+    import secrets
+
+    path.write_text(
+        "# Written by dev.py for this checkout only (never committed). See .env.example.\n"
+        f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
+    )
+    say("Wrote .env with a SECRET_KEY for this checkout.")
+
+
 def ensure_venv() -> None:
     """Create .venv if missing and (re)install the project when its dependency files changed."""
+    ensure_local_secret()
     if sys.version_info < MIN_PYTHON:
         raise StepError(
             f"Python {'.'.join(map(str, MIN_PYTHON))}+ is needed, this is {sys.version.split()[0]}."

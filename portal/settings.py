@@ -20,6 +20,21 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name) or str(default)
 
 
+def _read_env_file(path: Path) -> None:
+    """Load KEY=VALUE lines of a local .env into the environment; real variables win."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        if not os.environ.get(key.strip()):
+            os.environ[key.strip()] = value.strip().strip("\"'")
+
+
+_read_env_file(Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env"))
+
 VAR_DIR = Path(env("VAR_DIR", BASE_DIR / "var"))
 
 
