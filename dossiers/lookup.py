@@ -12,7 +12,8 @@ from portal.ratelimit import allow
 
 from .choices import CITIZEN_STATUS
 from .models import Dossier
-from .selectors import public_lookup, with_current_timeliness
+from .selectors import public_lookup
+from .workflow import open_timeliness
 
 
 class LookupForm(forms.Form):
@@ -30,7 +31,11 @@ class LookupForm(forms.Form):
 
 def lookup_result(dossier: Dossier) -> dict:
     """What the public may know of a dossier: progress and dates, nothing personal."""
-    annotated = with_current_timeliness(Dossier.objects.filter(pk=dossier.pk), timezone.now()).get()
+    timeliness = (
+        open_timeliness(timezone.now(), dossier.due_at, dossier.paused_at)
+        if dossier.is_open
+        else dossier.timeliness
+    )
     return {
         "code": dossier.code,
         "procedure": {"code": dossier.procedure.code, "name": dossier.procedure.name},
@@ -42,7 +47,7 @@ def lookup_result(dossier: Dossier) -> dict:
         "promised_at": dossier.promised_at,
         "resolved_at": dossier.resolved_at,
         "returned_at": dossier.returned_at,
-        "timeliness": annotated.current_timeliness or None,
+        "timeliness": timeliness or None,
     }
 
 
