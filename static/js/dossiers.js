@@ -109,6 +109,9 @@
     select.addEventListener("change", refresh);
     bindPreviewButton(choose, container, params);
     filter();
+    // A procedure chosen before this script ran (a quick hand, or the browser restoring the
+    // form on "back") fired its change event unheard: show its due date now.
+    if (select.value) refresh();
   }
 
   // Step 2: channel, applicant, documents.
