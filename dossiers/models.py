@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from portal.validators import citizen_id_validator, phone_validator
@@ -103,6 +104,12 @@ class Dossier(models.Model):
             models.Index(fields=["unit", "status", "due_at"], name="dossier_unit_status_due"),
             models.Index(fields=["unit", "received_at"], name="dossier_unit_received"),
             models.Index(fields=["status", "due_at"], name="dossier_status_due"),
+            # Reports: the dossiers still pending at, or ended after, a period's start.
+            models.Index(
+                F("unit"),
+                Coalesce("resolved_at", "closed_at"),
+                name="dossier_unit_ended",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "portal",
     "procedures",
     "dossiers",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,10 @@ CELERY_BEAT_SCHEDULE = {
     "seed-holidays": {
         "task": "procedures.tasks.seed_holidays_task",
         "schedule": float(env("SEED_HOLIDAYS_INTERVAL_SECONDS", str(24 * 3600))),
+    },
+    "close-periods": {
+        "task": "reports.tasks.close_periods_task",
+        "schedule": float(env("CLOSE_PERIODS_INTERVAL_SECONDS", "3600")),
     },
     "manager-digest": {
         "task": "dossiers.tasks.send_manager_digest_task",

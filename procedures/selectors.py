@@ -129,6 +129,16 @@ def working_calendar(*, unit: Unit, start: date, end: date) -> WorkingCalendar:
     return _calendar_of(unit, effective_calendar_days(unit=unit, start=start, end=end))
 
 
+def national_calendar(*, start: date, end: date) -> WorkingCalendar:
+    """The nationwide calendar between two dates (standard office week, national exceptions):
+    what statutory dates such as a report period's closing day are counted on."""
+    days = effective_calendar_days(unit=None, start=start, end=end)
+    return WorkingCalendar(
+        days_off={d.date: d.name for d in days if d.kind != CalendarDayKind.WORKING_DAY},
+        extra_working_days={d.date: d.name for d in days if d.kind == CalendarDayKind.WORKING_DAY},
+    )
+
+
 def working_calendars(
     *, units: Iterable[Unit], start: date, end: date
 ) -> dict[int, WorkingCalendar]:
