@@ -2,9 +2,13 @@
 
 from django import forms
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.models import Unit
 from portal.text import search_key
+from reports.cells import CELL_LABELS, DRILLDOWN_CELLS, drilldown_condition, with_ended_at
+from reports.periods import CALENDAR, OFFICIAL, PeriodError, period_from_key
 
 from .choices import Channel, Status, Timeliness
 from .models import Dossier
@@ -41,6 +45,19 @@ class DossierFilterForm(forms.Form):
     unit = forms.CharField(label=_("Unit code"), required=False, max_length=32)
     received_from = forms.DateField(label=_("Received from"), required=False)
     received_to = forms.DateField(label=_("Received to"), required=False)
+    # Drill-down from a report or the dashboard: the dossiers behind one number.
+    within = forms.CharField(label=_("Unit and the units below it"), required=False, max_length=32)
+    cell = forms.ChoiceField(
+        label=_("Report figure"),
+        required=False,
+        choices=[("", _("All")), *((name, CELL_LABELS[name]) for name in DRILLDOWN_CELLS)],
+    )
+    period = forms.CharField(label=_("Report period"), required=False, max_length=32)
+    basis = forms.ChoiceField(
+        label=_("Period basis"),
+        required=False,
+        choices=[(OFFICIAL, _("Statutory (15th to 14th)")), (CALENDAR, _("Calendar months"))],
+    )
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,
@@ -58,6 +75,16 @@ class DossierFilterForm(forms.Form):
         start, end = cleaned.get("received_from"), cleaned.get("received_to")
         if start and end and end < start:
             self.add_error("received_to", _("The end date is before the start date."))
+        if cleaned.get("cell"):
+            if not cleaned.get("period"):
+                self.add_error("period", _("Give the report period of the figure."))
+            else:
+                try:
+                    cleaned["report_period"] = period_from_key(
+                        cleaned["period"], basis=cleaned.get("basis") or OFFICIAL
+                    )
+                except PeriodError as error:
+                    self.add_error("period", str(error))
         return cleaned
 
     def apply(self, dossiers: QuerySet[Dossier]) -> QuerySet[Dossier]:
@@ -75,6 +102,13 @@ class DossierFilterForm(forms.Form):
             dossiers = dossiers.filter(procedure__field__code=data["field"])
         if data.get("unit"):
             dossiers = dossiers.filter(unit__code=data["unit"])
+        if data.get("within"):
+            dossiers = dossiers.filter(unit__path__startswith=_unit_path(data["within"]))
+        if data.get("cell") and data.get("report_period"):
+            start, end = data["report_period"].bounds(timezone.get_default_timezone())
+            dossiers = with_ended_at(dossiers).filter(
+                drilldown_condition(data["cell"], start, end, timezone.now())
+            )
         if data.get("received_from"):
             dossiers = dossiers.filter(received_at__date__gte=data["received_from"])
         if data.get("received_to"):
@@ -82,6 +116,11 @@ class DossierFilterForm(forms.Form):
         if data.get("search"):
             dossiers = dossiers.filter(_search(data["search"]))
         return dossiers.order_by(*SORTS.get(data.get("sort") or "due", SORTS["due"]))
+
+
+def _unit_path(code: str) -> str:
+    """The path of the unit with ``code``; a path that matches nothing when there is none."""
+    return Unit.objects.filter(code=code).values_list("path", flat=True).first() or "//none/"
 
 
 def _search(text: str) -> Q:

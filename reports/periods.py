@@ -209,6 +209,21 @@ def _check_started(period: Period, today: date | None) -> None:
         )
 
 
+def period_from_key(key: str, *, basis: str = OFFICIAL, today: date | None = None) -> Period:
+    """A period from its key: those of :func:`parse_period`, or ``YYYY-MM-DD..YYYY-MM-DD``."""
+    first, sep, last = (key or "").partition("..")
+    if not sep:
+        return parse_period(key, basis=basis, today=today)
+    try:
+        start, end = date.fromisoformat(first.strip()), date.fromisoformat(last.strip())
+    except ValueError:
+        raise PeriodError(
+            _("“%(period)s” is not a range of dates: write 2026-01-01..2026-08-14.")
+            % {"period": key}
+        ) from None
+    return custom_period(start, end, today=today)
+
+
 def month_period(day: date, *, basis: str = OFFICIAL) -> Period:
     """The monthly period that contains ``day``."""
     _check_basis(basis)
