@@ -55,10 +55,13 @@ o = office()
 for user in (o.officer, o.manager):
     user.email = f"{user.username}@motcua.example"
     user.save()
-dossier = received(o)
-services.start_processing(dossier=dossier, by=o.officer)
-Dossier.objects.filter(pk=dossier.pk).update(due_at=timezone.now() - timedelta(hours=1))
-print(json.dumps({"id": dossier.pk, "code": dossier.code}))
+dossiers = [received(o) for _ in range(int(sys.argv[2]))]
+for dossier in dossiers:
+    services.start_processing(dossier=dossier, by=o.officer)
+Dossier.objects.filter(pk__in=[d.pk for d in dossiers]).update(
+    due_at=timezone.now() - timedelta(hours=1)
+)
+print(json.dumps([{"id": d.pk, "code": d.code} for d in dossiers]))
 """
 
 # A sweep that stops inside its transaction, after the UPDATE, until it is killed.
@@ -83,6 +86,8 @@ sweep.sweep_deadlines(now=timezone.now())
 
 SWEEP = """
 import json
+import sys
+import time
 
 import django
 
@@ -91,6 +96,8 @@ from django.utils import timezone
 
 from dossiers.services.sweep import sweep_deadlines
 
+if len(sys.argv) > 1:  # start at this wall-clock moment, together with another process
+    time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
 result = sweep_deadlines(now=timezone.now())
 print(json.dumps({"overdue": result.overdue, "warnings": result.warnings}))
 """
@@ -112,10 +119,10 @@ def _run(
     return result
 
 
-def _setup(env: dict[str, str]) -> dict:
-    """Run SETUP; the dossier's id and code."""
+def _setup(env: dict[str, str], count: int = 1) -> list[dict]:
+    """Run SETUP; the overdue dossiers' ids and codes."""
     offset = str(100 * next(_SETUPS))  # units' codes differ in their hundreds
-    return json.loads(_run(SETUP, env, offset).stdout.strip().splitlines()[-1])
+    return json.loads(_run(SETUP, env, offset, str(count)).stdout.strip().splitlines()[-1])
 
 
 def _query(database: WorkerDatabase, sql: str, params: list) -> list[tuple]:
@@ -174,7 +181,7 @@ def test_beat_and_worker_flag_an_overdue_dossier_and_warn_once(
         "SWEEP_INTERVAL_SECONDS": "1",
         "OUTBOX_INTERVAL_SECONDS": "1",
     }
-    dossier = _setup(env)
+    [dossier] = _setup(env)
     assert _state(worker_database, dossier) == {
         "timeliness": "in_time",
         "events": 0,
@@ -214,7 +221,7 @@ def test_a_sweep_killed_inside_its_transaction_leaves_nothing_and_the_next_one_c
     env = recipe._base_env(tmp_path, database_url=worker_database.url)
     env["CELERY_TASK_ALWAYS_EAGER"] = "1"  # no broker here: after-commit asks run in process
     env = _delivery_env(env, tmp_path)
-    dossier = _setup(env)
+    [dossier] = _setup(env)
 
     stuck = subprocess.Popen(
         [sys.executable, "-c", STUCK_SWEEP],
@@ -253,3 +260,48 @@ def test_a_sweep_killed_inside_its_transaction_leaves_nothing_and_the_next_one_c
     assert (state["timeliness"], state["events"], len(state["warnings"])) == ("overdue", 1, 2)
     assert json.loads(_run(SWEEP, env).stdout.strip().splitlines()[-1])["overdue"] == 0
     assert _state(worker_database, dossier)["events"] == 1
+
+
+def test_two_sweeping_processes_at_once_flip_and_warn_once(
+    worker_database: WorkerDatabase, tmp_path: Path
+) -> None:
+    """Two OS processes, each with its own connection, sweep at the same wall-clock moment:
+    every dossier flips once, with one event and one warning per person, whoever wins."""
+    env = recipe._base_env(tmp_path, database_url=worker_database.url)
+    env["CELERY_TASK_ALWAYS_EAGER"] = "1"
+    env = _delivery_env(env, tmp_path)
+    dossiers = _setup(env, count=12)
+
+    start_at = str(time.time() + 4)  # both processes are set up and waiting by then
+    sweepers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SWEEP, start_at],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [sweeper.communicate(timeout=60) for sweeper in sweepers]
+    for sweeper, (out, err) in zip(sweepers, outputs, strict=True):
+        assert sweeper.returncode == 0, f"{out}\n{err}"
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _err in outputs]
+    assert sorted(r["overdue"] for r in results) == [0, 12]
+    for dossier in dossiers:
+        state = _state(worker_database, dossier)
+        assert (state["timeliness"], state["events"]) == ("overdue", 1), state
+    # The officer and the manager got one grouped warning each, naming every dossier.
+    from portal.models import OutboxMessage
+
+    warnings = _query(  # on SQLite, earlier tests' setups share the database file
+        worker_database,
+        f'SELECT "recipient", "body" FROM "{OutboxMessage._meta.db_table}" '
+        'WHERE "key" LIKE %s AND "body" LIKE %s',
+        ["overdue:%", f"%{dossiers[0]['code']}%"],
+    )
+    assert len(warnings) == 2 and len({recipient for recipient, _body in warnings}) == 2
+    for _recipient, body in warnings:
+        assert all(dossier["code"] in body for dossier in dossiers)
