@@ -41,7 +41,8 @@ except ImportError:  # re-run with the project's virtualenv
     raise
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/motcua_bench"
-DOC = ROOT / "docs" / "benchmarks.md"
+from common import create_database, machine, setup_django, write_section  # noqa: E402
+
 SECTION = "## Deadline sweep"
 
 
@@ -58,35 +59,6 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--keep", action="store_true", help="reuse the loaded database if it matches")
     return p.parse_args()
-
-
-def create_database(url: str) -> None:
-    from urllib.parse import urlparse
-
-    import psycopg2
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def load_world(n: int, now) -> dict:
@@ -426,33 +398,6 @@ def rolled_back(fn, *args, **kwargs):
     return out
 
 
-def machine() -> dict:
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute("SHOW server_version")
-        pg = cur.fetchone()[0]
-        cur.execute("SHOW shared_buffers")
-        sb = cur.fetchone()[0]
-        cur.execute("SHOW work_mem")
-        wm = cur.fetchone()[0]
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    mem_kb = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?"
-    )
-    return {
-        "nproc": os.cpu_count(),
-        "ram_gb": round(mem_kb / 1024 / 1024, 1),
-        "cpu": cpu,
-        "pg": pg,
-        "shared_buffers": sb,
-        "work_mem": wm,
-        "python": sys.version.split()[0],
-    }
-
-
 def fmt(s: float) -> str:
     return f"{s:.2f} s"
 
@@ -672,27 +617,7 @@ def write_doc(args, m, data, loaded, runs, table, now) -> None:
             "when aborted): it queues the warnings one `get_or_create` at a time.",
             "",
         ]
-    text = DOC.read_text() if DOC.exists() else ""
-    header = (
-        "# Benchmarks\n\n"
-        "Run from the repository root with the project's virtualenv:\n\n"
-        "```\npython3 bench/sweep.py            # 1,000,000 dossiers, ~8 minutes (load ~35 s)\n"
-        "python3 bench/sweep.py --dossiers 100000   # quick\n```\n\n"
-        "It needs the local PostgreSQL (`postgres@127.0.0.1:5432`, trust) and drops/creates the "
-        "database `motcua_bench` (override: `BENCH_DATABASE_URL`). Each benchmark compares the "
-        "application's code with hand-written SQL on the same data in the same run.\n\n"
-    )
-    if not text.strip():
-        text = header
-    body = "\n".join(lines)
-    if SECTION in text:
-        start = text.index(SECTION)
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + ("\n" + text[nxt + 1 :] if nxt != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    DOC.write_text(text)
-    print(f"wrote {DOC.relative_to(ROOT)}")
+    write_section(SECTION, lines[1:])
 
 
 if __name__ == "__main__":

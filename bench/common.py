@@ -1,0 +1,96 @@
+"""What the benchmarks share: the database they create, Django set up on it, the machine they
+ran on, and their section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+DOC_HEADER = (
+    "# Benchmarks\n\n"
+    "Run from the repository root with the project's virtualenv (each script re-runs itself "
+    "with it):\n\n"
+    "```\n"
+    "python3 bench/sweep.py              # deadline sweep, 1,000,000 open dossiers\n"
+    "python3 bench/generate.py --dossiers 5000000 --fresh   # load the reports data (COPY)\n"
+    "python3 bench/reports.py            # monthly report and dashboard on that data\n"
+    "```\n\n"
+    "They need the local PostgreSQL (`postgres@127.0.0.1:5432`, trust). Each benchmark compares "
+    "the application's code with hand-written SQL on the same data in the same run.\n\n"
+)
+
+
+def create_database(url: str) -> None:
+    from urllib.parse import urlparse
+
+    import psycopg2
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    conn = psycopg2.connect(admin)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def machine() -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        pg = cur.fetchone()[0]
+        cur.execute("SHOW shared_buffers")
+        sb = cur.fetchone()[0]
+        cur.execute("SHOW work_mem")
+        wm = cur.fetchone()[0]
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    mem_kb = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?"
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "pg": pg,
+        "shared_buffers": sb,
+        "work_mem": wm,
+        "python": sys.version.split()[0],
+    }
+
+
+def write_section(section: str, lines: list[str]) -> None:
+    """Replace (or append) the ``section`` of docs/benchmarks.md with ``lines``; the hand-written
+    analysis sections around it stay."""
+    text = DOC.read_text() if DOC.exists() else ""
+    if not text.strip():
+        text = DOC_HEADER
+    body = "\n".join([section, *lines])
+    if section in text:
+        start = text.index(section)
+        nxt = text.find("\n## ", start + len(section))
+        text = text[:start] + body + ("\n" + text[nxt + 1 :] if nxt != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + body
+    DOC.write_text(text)
+    print(f"wrote {DOC.relative_to(ROOT)}")
