@@ -47,6 +47,7 @@ class DossierFilterForm(forms.Form):
     received_to = forms.DateField(label=_("Received to"), required=False)
     # Drill-down from a report or the dashboard: the dossiers behind one number.
     within = forms.CharField(label=_("Unit and the units below it"), required=False, max_length=32)
+    below = forms.CharField(label=_("The units below a unit"), required=False, max_length=32)
     cell = forms.ChoiceField(
         label=_("Report figure"),
         required=False,
@@ -104,6 +105,9 @@ class DossierFilterForm(forms.Form):
             dossiers = dossiers.filter(unit__code=data["unit"])
         if data.get("within"):
             dossiers = dossiers.filter(unit__path__startswith=_unit_path(data["within"]))
+        if data.get("below"):
+            path = _unit_path(data["below"])
+            dossiers = dossiers.filter(unit__path__startswith=path).exclude(unit__path=path)
         if data.get("cell") and data.get("report_period"):
             start, end = data["report_period"].bounds(timezone.get_default_timezone())
             dossiers = with_ended_at(dossiers).filter(

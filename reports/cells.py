@@ -51,6 +51,8 @@ CELL_LABELS = {
     "online_eligible": _("Received for procedures offered online"),
     "digitized_intake": _("Digitized at intake"),
     "digitized_result": _("Result digitized"),
+    "ratings": _("Ratings"),
+    "satisfied": _("Satisfied or very satisfied ratings"),
     # Sums a reader may drill into as well.
     "received": _("Received (total)"),
     "received_in_period": _("Received in the period"),

@@ -23,6 +23,7 @@ from dossiers.choices import RatingScore
 from dossiers.models import Dossier, Rating
 from dossiers.selectors import managed_units
 from portal.models import Unit
+from portal.text import search_key
 from procedures.models import Field
 
 from .cells import CELLS, INDICATOR_CELLS, cell_conditions, touches, with_ended_at
@@ -207,10 +208,11 @@ class ReportRow:
 class Correction:
     """A number of a closed period that differs now from its snapshot."""
 
-    row: str
+    row: str  # the row's label
     measure: str
     frozen: int
     live: int
+    key: str = ""  # the row's key
 
 
 @dataclass
@@ -258,7 +260,13 @@ class Report:
             data["closed"] = {
                 "closed_at": self.snapshot.closed_at.isoformat(),
                 "corrections": [
-                    {"row": c.row, "measure": c.measure, "frozen": c.frozen, "live": c.live}
+                    {
+                        "key": c.key,
+                        "row": c.row,
+                        "measure": c.measure,
+                        "frozen": c.frozen,
+                        "live": c.live,
+                    }
                     for c in self.corrections
                 ],
             }
@@ -295,13 +303,14 @@ def _rows_by_unit(
         filters={"unit": unit.code},
     )
     children = sorted(
-        (units[pk] for pk in set(child_of.values()) if pk != unit.pk), key=lambda u: u.name
+        (units[pk] for pk in set(child_of.values()) if pk != unit.pk),
+        key=lambda u: (search_key(u.name), u.code),
     )
     rows = [
         ReportRow(key=c.code, label=c.name, counts=sums[c.pk], filters={"within": c.code})
         for c in children
     ]
-    return [own, *rows], Counts.total(row.counts for row in rows)
+    return [own, *rows], (Counts.total(row.counts for row in rows) if rows else None)
 
 
 def _rows_by_field(cells: Mapping[CellKey, Counts], unit: Unit) -> list[ReportRow]:
@@ -313,7 +322,7 @@ def _rows_by_field(cells: Mapping[CellKey, Counts], unit: Unit) -> list[ReportRo
         ReportRow(
             key=code, label=name, counts=sums[pk], filters={"within": unit.code, "field": code}
         )
-        for pk, code, name in sorted(names, key=lambda item: item[2])
+        for pk, code, name in sorted(names, key=lambda item: (search_key(item[2]), item[1]))
         if sums[pk] != Counts()
     ]
 
@@ -328,7 +337,9 @@ def _corrections(rows_frozen: list[ReportRow], rows_live: list[ReportRow]) -> li
         label = (frozen.get(key) or live[key]).label
         for name in MEASURES:
             if getattr(before, name) != getattr(now, name):
-                found.append(Correction(label, name, getattr(before, name), getattr(now, name)))
+                found.append(
+                    Correction(label, name, getattr(before, name), getattr(now, name), key=key)
+                )
     return found
 
 
