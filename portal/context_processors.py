@@ -29,6 +29,11 @@ def navigation(request: HttpRequest) -> dict:
         items += [
             {"label": _("Look up a dossier"), "url": reverse("lookup"), "key": "lookup"},
             {
+                "label": _("Results"),
+                "url": reverse("reports:public-results"),
+                "key": "results",
+            },
+            {
                 "label": _("Working calendar"),
                 "url": reverse("procedures:calendar"),
                 "key": "calendar",
@@ -47,13 +52,19 @@ def navigation(request: HttpRequest) -> dict:
                 }
             )
         if Role.MANAGER in roles or getattr(request.user, "is_superuser", False):
-            items.append(
+            items += [
+                {
+                    "label": _("Dashboard"),
+                    "url": reverse("reports:dashboard"),
+                    "key": "dashboard",
+                },
                 {
                     "label": _("Overdue dossiers"),
                     "url": reverse("dossiers:overdue"),
                     "key": "overdue",
-                }
-            )
+                },
+                {"label": _("Reports"), "url": reverse("reports:monthly"), "key": "reports"},
+            ]
         items.append(
             {
                 "label": _("Tracking register"),
@@ -76,6 +87,10 @@ _ACTIVE_KEYS = {
     "procedures:detail": "catalogue",
     "procedures:calendar": "calendar",
     "lookup": "lookup",
+    "reports:public-results": "results",
+    "reports:dashboard": "dashboard",
+    "reports:monthly": "reports",
+    "reports:print": "reports",
     "dossiers:worklist": "dossiers",
     "dossiers:detail": "dossiers",
     "dossiers:slip": "dossiers",

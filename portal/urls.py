@@ -50,6 +50,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("procedures/", include("procedures.urls")),
     path("dossiers/", include("dossiers.urls")),
+    path("", include("reports.urls")),
     path("lookup/", lookup_views.lookup, name="lookup"),
     path("ops/", operations.operations, name="operations"),
     path("admin/", admin.site.urls),

@@ -344,11 +344,17 @@ def _corrections(rows_frozen: list[ReportRow], rows_live: list[ReportRow]) -> li
 
 
 def monthly_statistics(
-    *, unit: Unit, period: Period, group_by: str = GROUP_BY_UNIT, now: datetime | None = None
+    *,
+    unit: Unit,
+    period: Period,
+    group_by: str = GROUP_BY_UNIT,
+    now: datetime | None = None,
+    corrections: bool = True,
 ) -> Report:
     """Biểu số II.06a for ``unit``'s subtree over ``period``.
 
-    A closed period reads its snapshot and lists what differs now as corrections.
+    A closed period reads its snapshot and, unless ``corrections`` is False (pages that only
+    show the official figures), lists what differs now as corrections.
     """
     if group_by not in GROUPINGS:
         raise ReportError(
@@ -358,8 +364,11 @@ def monthly_statistics(
     units = {u.pk: u for u in Unit.objects.filter(path__startswith=unit.path)}
     unit_ids = list(units)
     snapshot = period_snapshot(period)
-    live = live_cells(unit_ids=unit_ids, period=period, as_of=now)
+    live = None
+    if snapshot is None or corrections:
+        live = live_cells(unit_ids=unit_ids, period=period, as_of=now)
     cells = snapshot_cells(snapshot=snapshot, unit_ids=unit_ids) if snapshot else live
+    assert cells is not None
 
     def rows_of(source: Mapping[CellKey, Counts]) -> tuple[list[ReportRow], Counts | None]:
         if group_by == GROUP_BY_UNIT:
@@ -367,10 +376,10 @@ def monthly_statistics(
         return _rows_by_field(source, unit), None
 
     rows, subtotal = rows_of(cells)
-    corrections = []
-    if snapshot is not None:
+    changed = []
+    if snapshot is not None and live is not None:
         live_rows, _subtotal = rows_of(live)
-        corrections = _corrections(rows, live_rows)
+        changed = _corrections(rows, live_rows)
     return Report(
         unit=unit,
         period=period,
@@ -383,7 +392,7 @@ def monthly_statistics(
         commune_subtotal=subtotal,
         subtotal_label=_subtotal_label(unit, units),
         snapshot=snapshot,
-        corrections=corrections,
+        corrections=changed,
     )
 
 

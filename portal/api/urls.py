@@ -10,4 +10,5 @@ urlpatterns = [
     path("public/lookup/", PublicLookupView.as_view(), name="api-public-lookup"),
     path("", include("procedures.api.urls")),
     path("", include("dossiers.api.urls")),
+    path("", include("reports.api.urls")),
 ]
