@@ -37,6 +37,7 @@ def broker_queue_length() -> int | None:
 def operations_overview(now) -> dict:
     from dossiers.choices import OPEN_STATUSES
     from dossiers.models import Dossier
+    from reports.services import closing_status
 
     beats = {beat.name: beat for beat in Heartbeat.objects.all()}
     outbox = OutboxMessage.objects.aggregate(
@@ -53,6 +54,7 @@ def operations_overview(now) -> dict:
         "queue_length": broker_queue_length(),
         "outbox": outbox,
         "failed_messages": OutboxMessage.objects.filter(status=MessageStatus.FAILED)[:20],
+        "closing": closing_status(today=timezone.localdate(now)),
         "no_due_count": no_due.count(),
         "no_due": no_due.select_related("unit", "procedure").order_by("received_at")[:50],
     }

@@ -44,6 +44,22 @@ def closable_periods(*, today: date, first_day: date) -> list[Period]:
 
 
 @dataclass(frozen=True)
+class ClosingStatus:
+    last: ReportSnapshot | None  # the latest closed period
+    next_period: Period  # the next period to close
+    next_day: date  # and the day it closes
+
+
+def closing_status(*, today: date) -> ClosingStatus:
+    """Where period closing stands, for the operations page (a read: closes nothing)."""
+    last = ReportSnapshot.objects.filter(basis=OFFICIAL).order_by("-end").first()
+    current = month_period(today, basis=OFFICIAL)
+    ended = current.previous()  # the latest period that has ended
+    next_period = ended if last is None or last.end < ended.end else current
+    return ClosingStatus(last=last, next_period=next_period, next_day=closing_day(next_period))
+
+
+@dataclass(frozen=True)
 class ClosingResult:
     closed: list[str]
     already_closed: int
