@@ -114,7 +114,10 @@ def cell_conditions(start: datetime, end: datetime, as_of: datetime) -> dict[str
             closed_at__gte=start,
             closed_at__lt=end,
         ),
-        "online_eligible": received & ~Q(procedure__online_level=OnlineLevel.NONE),
+        # A dossier received online counts as offered online even if the procedure has since
+        # been taken offline, so the rate stays a fraction.
+        "online_eligible": received
+        & (Q(channel=Channel.ONLINE) | ~Q(procedure__online_level=OnlineLevel.NONE)),
         "digitized_intake": received & Q(digitized_intake=True),
         "digitized_result": Q(resolved_at__gte=start, resolved_at__lt=end, digitized_result=True),
     }

@@ -172,17 +172,16 @@ def _close(dossier: Dossier, *, action: str, by: User, reason: str) -> Dossier:
     dossier.closed_at = at
     dossier.close_reason = reason
     dossier.timeliness = ""  # closed without a result: counted apart, never early or late
+    fields = ["closed_at", "close_reason"]
     if dossier.paused_at:
+        # The pause ends here and moves the due date as a supplement would, so that the
+        # dossier's past stays readable from its timestamps: paused before its due date, it was
+        # in time while waiting (reports of past periods depend on it).
         dossier.pauses.filter(ended_at__isnull=True).update(ended_at=at)
         dossier.paused_at = None
-    return _transition(
-        dossier,
-        action=action,
-        by=by,
-        at=at,
-        note=reason,
-        fields=["closed_at", "close_reason", "paused_at"],
-    )
+        _recompute_deadline(dossier, now=at)
+        fields += ["paused_at", "due_at", "deadline_trace"]
+    return _transition(dossier, action=action, by=by, at=at, note=reason, fields=fields)
 
 
 @transaction.atomic
