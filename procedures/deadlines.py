@@ -506,9 +506,10 @@ def _apply_pauses(
 ) -> tuple[datetime, timedelta, list[TraceStep]]:
     """Move ``base_due`` forward by the office time spent paused.
 
-    A pause that begins when the (already extended) deadline has passed does not move it: the
-    dossier was overdue before the applicant was asked for anything. Overlapping pauses count
-    their common time once.
+    A pause that begins after the (already extended) deadline does not move it: the dossier was
+    overdue before the applicant was asked for anything. One that begins at the due moment
+    itself does (the dossier was still in time then, as ``open_timeliness`` and the reports
+    judge it). Overlapping pauses count their common time once.
     """
     due = base_due
     counted = timedelta()
@@ -518,7 +519,7 @@ def _apply_pauses(
         office_time = calendar.working_time_between(start, end)
         new_start = start if covered_until is None else max(start, covered_until)
         extension = calendar.working_time_between(new_start, end)
-        applies = start < due
+        applies = start <= due
         if applies and extension > timedelta():
             due = calendar.add_working_time(due, extension)
             counted += extension

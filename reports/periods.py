@@ -150,7 +150,7 @@ def _check_basis(basis: str) -> None:
 
 def _check_year(year: int) -> None:
     if year < FIRST_YEAR or year > 9998:
-        raise PeriodError(_("The year must be %(first)s or later.") % {"first": FIRST_YEAR})
+        raise PeriodError(_("The year must be between %(first)s and 9998.") % {"first": FIRST_YEAR})
 
 
 def parse_period(text: str, *, basis: str = OFFICIAL, today: date | None = None) -> Period:

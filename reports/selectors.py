@@ -215,6 +215,10 @@ class Correction:
     key: str = ""  # the row's key
 
 
+def _local(moment: datetime) -> datetime:
+    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+
+
 @dataclass
 class Report:
     unit: Unit
@@ -243,7 +247,7 @@ class Report:
                 "basis": self.period.basis,
             },
             "group_by": self.group_by,
-            "as_of": self.as_of.isoformat(),
+            "as_of": _local(self.as_of).isoformat(),
             "rows": [row.as_json() for row in self.rows],
             "total": self.total.as_form(),
             "indicators": self.indicators,
@@ -258,7 +262,7 @@ class Report:
             data["commune_subtotal"] = self.commune_subtotal.as_form()
         if self.snapshot is not None:
             data["closed"] = {
-                "closed_at": self.snapshot.closed_at.isoformat(),
+                "closed_at": _local(self.snapshot.closed_at).isoformat(),
                 "corrections": [
                     {
                         "key": c.key,
