@@ -16,3 +16,7 @@ def _test_settings(settings, tmp_path):
     settings.LANGUAGE_CODE = "vi"
     # Hashing passwords for real takes a third of a second per user: not what tests test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Lockout and rate-limit counters live in the cache: each test starts with none.
+    from django.core.cache import cache
+
+    cache.clear()

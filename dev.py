@@ -571,6 +571,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     env = os.environ.copy()
     if not env.get("SECRET_KEY"):
         env["SECRET_KEY"] = TEST_SECRET_KEY
+    # Tests run with DEBUG off (production settings) over plain http: no https redirect.
+    env.setdefault("SECURE_SSL_REDIRECT", "0")
     env["PYTHONUNBUFFERED"] = "1"
     database = env.get("DATABASE_URL", "").split("://", 1)[0] or "sqlite"
     say(f"Database: {database} (pytest-django creates and drops its own test database)")

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods
 from .account_forms import NewPasswordForm, PasswordResetRequestForm, ProfileForm, RegistrationForm
 from .auth_backends import EMAIL, sign_in_kind
 from .models import Profile
-from .ratelimit import allow
+from .ratelimit import allow, hit, hit_address
+from .security import RATE_WINDOW_SECONDS, clock, lift_login_pause, too_many_attempts_message
 from .services import (
     EmailVerificationError,
     register_citizen,
@@ -48,14 +49,32 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return redirect(request.path)
 
 
+def _over_limit(response: HttpResponse, retry_after: int) -> HttpResponse:
+    """A form page refused for a rate limit: 429, and when to try again."""
+    response.status_code = 429
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("profile")
     form = RegistrationForm(request.POST or None)
     if request.method == "POST":
-        if not allow("register", request, limit=30, window_seconds=600):
-            return _too_many(request)
+        attempts = hit_address(
+            "register",
+            request,
+            limit=settings.REGISTER_RATE_LIMIT,
+            window_seconds=RATE_WINDOW_SECONDS,
+        )
+        if not attempts.allowed:
+            # Not even validated: the form would tell whether the address has an account.
+            messages.error(request, too_many_attempts_message(attempts.retry_at))
+            typed = {name: request.POST.get(name, "") for name in ("identifier", "full_name")}
+            context = {"form": RegistrationForm(initial=typed)}
+            page = render(request, "portal/accounts/register.html", context)
+            return _over_limit(page, attempts.retry_after)
         if form.is_valid():
             try:
                 user = register_citizen(
@@ -178,14 +197,38 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Django's, with the site's form, a limit per connection and how long the link works."""
+    """Django's, with the site's form, limits per connection and per e-mail address (the same
+    whether an account has the address or not) and how long the link works."""
 
     form_class = PasswordResetRequestForm
     success_url = reverse_lazy("password_reset_done")
 
     def form_valid(self, form: PasswordResetRequestForm) -> HttpResponse:
-        if not allow("password-reset", self.request, limit=10, window_seconds=600):
-            return _too_many(self.request)
+        attempts = hit_address(
+            "password-reset",
+            self.request,
+            limit=settings.PASSWORD_RESET_RATE_LIMIT,
+            window_seconds=RATE_WINDOW_SECONDS,
+        )
+        if not attempts.allowed:
+            form.add_error(None, too_many_attempts_message(attempts.retry_at))
+            return _over_limit(self.form_invalid(form), attempts.retry_after)
+        sent = hit(
+            "password-reset-email",
+            form.cleaned_data["email"].strip().lower(),
+            limit=settings.PASSWORD_RESET_EMAIL_LIMIT,
+            window_seconds=3600,
+        )
+        if not sent.allowed:
+            form.add_error(
+                None,
+                _(
+                    "A password reset link was already sent to this e-mail address several "
+                    "times. Use the latest one, or ask again after %(time)s."
+                )
+                % {"time": clock(sent.retry_at)},
+            )
+            return _over_limit(self.form_invalid(form), sent.retry_after)
         self.extra_email_context = {
             "site_name": gettext_lazy("Một Cửa"),
             "valid_for": validity_text(settings.PASSWORD_RESET_TIMEOUT),
@@ -196,3 +239,9 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = NewPasswordForm
     success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form: NewPasswordForm) -> HttpResponse:
+        # The owner proved they hold the e-mail address: a login pause set by someone
+        # guessing their password no longer stands in their way.
+        lift_login_pause(form.user)
+        return super().form_valid(form)

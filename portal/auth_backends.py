@@ -26,6 +26,13 @@ PHONE = "phone"
 _PHONE_SHAPE = re.compile(r"^[\d\s.()+\-]{9,}$")
 
 
+def looks_like_email_or_phone(value: str) -> bool:
+    """Whether a sign-in name is shaped like an e-mail address or a phone number (rather than
+    a plain username)."""
+    value = value.strip()
+    return "@" in value or bool(_PHONE_SHAPE.match(value))
+
+
 def canonical_phone(value: str) -> str:
     """A Vietnamese phone number in its national form, the form accounts are stored with:
     ``0912 345 678``, ``+84 912 345 678``, ``84912345678`` and ``+84 (0) 912…`` all give
@@ -145,7 +152,7 @@ class EmailOrPhoneBackend(ModelBackend):
             username = kwargs.get(get_user_model().USERNAME_FIELD)  # type: ignore[assignment]
         if not username or password is None:
             return None
-        if "@" not in username and not _PHONE_SHAPE.match(username.strip()):
+        if not looks_like_email_or_phone(username):
             return None  # a plain username: ModelBackend's job
         user = find_account(username)
         if user is None:

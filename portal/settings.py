@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.security.SecurityHeadersMiddleware",  # CSP and more, static files included
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -139,8 +140,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-# Citizens log in with their e-mail address or phone number, staff with their username.
+# Citizens log in with their e-mail address or phone number, staff with their username. The
+# lockout comes first: it refuses a paused account or address before a password is checked.
 AUTHENTICATION_BACKENDS = [
+    "portal.security.LoginLockoutBackend",
     "portal.auth_backends.EmailOrPhoneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -288,7 +291,8 @@ SPECTACULAR_SETTINGS = {
 # Public lookup: requests per client per 10 minutes.
 LOOKUP_RATE_LIMIT = int(env("LOOKUP_RATE_LIMIT", "30"))
 
-# The cache holds rate-limit counters: shared (Redis) when several processes serve the site.
+# The cache holds the rate-limit and login-lockout counters: it must be shared (Redis,
+# CACHE_URL) when several processes serve the site (`check --deploy` warns, portal.W001).
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}
@@ -301,11 +305,62 @@ CACHES = {
 HOLIDAY_SEED_YEARS_BACK = int(env("HOLIDAY_SEED_YEARS_BACK", "5"))
 HOLIDAY_SEED_YEARS_AHEAD = int(env("HOLIDAY_SEED_YEARS_AHEAD", "1"))
 
+# --- Security (docs/security.md) ---------------------------------------------------------------
+
+# Reverse proxies in front of gunicorn that append the client's address to X-Forwarded-For
+# (nginx: proxy_add_x_forwarded_for). Rate limits and lockouts count per client address: with
+# 1, the address the proxy saw; with 0 (gunicorn reached directly), REMOTE_ADDR and the header
+# is ignored, since a client can write anything in it.
+NUM_PROXIES = int(env("NUM_PROXIES", "1"))
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES  # DRF's throttles (API lookup) count alike
+
+# Login lockout (portal.security): an account is paused after LOGIN_MAX_FAILURES failed logins
+# within LOGIN_LOCKOUT_SECONDS, an address after LOGIN_MAX_FAILURES_PER_ADDRESS, each for
+# LOGIN_LOCKOUT_SECONDS. Login attempts of an address are also limited per 10 minutes.
+LOGIN_MAX_FAILURES = int(env("LOGIN_MAX_FAILURES", "5"))
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
+LOGIN_LOCKOUT_SECONDS = int(env("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_RATE_LIMIT = int(env("LOGIN_RATE_LIMIT", "60"))
+# Registrations and password reset requests per address per 10 minutes; reset e-mails per
+# address (the one typed in) per hour.
+REGISTER_RATE_LIMIT = int(env("REGISTER_RATE_LIMIT", "10"))
+PASSWORD_RESET_RATE_LIMIT = int(env("PASSWORD_RESET_RATE_LIMIT", "10"))
+PASSWORD_RESET_EMAIL_LIMIT = int(env("PASSWORD_RESET_EMAIL_LIMIT", "3"))
+
+# Content-Security-Policy-Report-Only instead of enforcing the policy (to try a change).
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# The CSRF cookie stays readable by scripts (Swagger UI sends it back); SameSite and the token
+# check protect it.
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # The proxy terminating TLS says so in X-Forwarded-Proto (and must overwrite what a client
+    # sent). Django then redirects http:// to https:// itself, except the container's health
+    # check; turn it off only when the proxy already redirects every http:// request.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    # HSTS: browsers keep to https:// for this long after a visit (0 turns it off). Subdomains
+    # (every host under the portal's own name) and the browsers' preload list are opt-in: both
+    # are hard to take back, and a host under that name may not be ready for HTTPS only.
+    # Django's deploy checks for them (W005, W021) are silenced until they are turned on.
+    SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
 
 LOGGING = {
     "version": 1,
