@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dossiers.choices import Channel
+from dossiers.history import create_history, history_exists
 from dossiers.models import Dossier
 from dossiers.services import (
     Applicant,
@@ -30,6 +31,10 @@ DATA_DIR = Path(settings.BASE_DIR)
 WORLD_FILE = DATA_DIR / "portal" / "data" / "demo_world.json"
 CATALOGUE_FILE = DATA_DIR / "procedures" / "data" / "catalogue.json"
 DEMO_PASSWORD = "VanYen@2022"  # demo accounts only, printed on purpose
+DISTRICT = "000.00.15.H61"  # Văn Yên: the history is its district's and communes'
+HISTORY_DOSSIERS = 50_000
+HISTORY_MONTHS = 12
+HISTORY_SEED = 2022
 DEMO_STAFF = ["motcua", "chuyenvien", "motcua.mauA", "lanhdao.mauA"]
 DEMO_APPLICANTS = [
     Applicant(name, f"0150{9000000 + i * 7919:08d}", f"09{12345670 + i * 1013:08d}", "", address)
@@ -64,8 +69,18 @@ class Command(BaseCommand):
             action="store_true",
             help="only print the demo logins (role, username, password), tab-separated",
         )
+        parser.add_argument(
+            "--history",
+            type=int,
+            default=HISTORY_DOSSIERS,
+            metavar="N",
+            help=(
+                "dossiers of history to generate for Văn Yên over the last 12 months, once "
+                f"(default {HISTORY_DOSSIERS}; 0: none)"
+            ),
+        )
 
-    def handle(self, *args, print_logins: bool = False, **options):
+    def handle(self, *args, print_logins: bool = False, history: int = HISTORY_DOSSIERS, **options):
         world = json.loads(WORLD_FILE.read_text(encoding="utf-8"))
         if print_logins:
             for account in world["accounts"]:
@@ -87,12 +102,13 @@ class Command(BaseCommand):
                     add_calendar_day(day=when, kind=day["kind"], name=day["name"])
             self._accounts(world, units)
             dossiers = self._dossiers(units)
+        generated = self._history(units, history)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo world ready: {len(units)} units, "
                 f"{len(result.created) + len(result.updated)} procedures, "
                 f"{holidays.created} holidays added, {len(world['accounts'])} staff accounts, "
-                f"{dossiers} demo dossiers added."
+                f"{dossiers} demo dossiers added, {generated} dossiers of history added."
             )
         )
 
@@ -111,11 +127,15 @@ class Command(BaseCommand):
     def _accounts(self, world: dict, units: dict[str, Unit]) -> None:
         User = get_user_model()
         for account in world["accounts"]:
+            existing = User.objects.filter(username=account["username"]).first()
+            # Hashing a password takes most of a second: only for new accounts (or without
+            # one), so that the seed run by every `dev.py run` stays quick.
+            reset = existing is None or not existing.has_usable_password()
             user, _created = add_staff(
                 username=account["username"],
                 unit=units[account["unit"]],
                 role=account["role"],
-                password=DEMO_PASSWORD,
+                password=DEMO_PASSWORD if reset else None,
                 email=account["email"],
                 full_name=account["full_name"],
             )
@@ -207,3 +227,23 @@ class Command(BaseCommand):
             )
             if step >= 4:
                 return_result(dossier=dossier, by=counter)
+
+    def _history(self, units: dict[str, Unit], count: int) -> int:
+        """Twelve full months of Văn Yên's dossiers before this one, and this month's days up
+        to yesterday, once: the dashboard and the reports have something to show."""
+        if count <= 0 or history_exists():
+            return 0
+        district = units[DISTRICT]
+        area = [unit for unit in units.values() if unit.path.startswith(district.path)]
+        now = timezone.now()
+        today = timezone.localdate(now)
+        months = today.year * 12 + today.month - 1 - HISTORY_MONTHS
+        start = date(months // 12, months % 12 + 1, 1)
+        end = today - timedelta(days=1)
+        self.stdout.write(
+            f"Generating {count:,} dossiers of history ({start:%d/%m/%Y}–{end:%d/%m/%Y}) …"
+        )
+        result = create_history(
+            units=area, start=start, end=end, count=count, seed=HISTORY_SEED, now=now
+        )
+        return result.dossiers
