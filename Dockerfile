@@ -38,4 +38,5 @@ RUN SECRET_KEY=build-only-dummy-key DEBUG=0 CELERY_BROKER_URL=memory:// \
 
 EXPOSE 8000
 
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
+     "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(B)s %(L)s"]

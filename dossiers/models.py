@@ -309,3 +309,50 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dossier} {self.score}"
+
+
+class DossierAccess(models.Model):
+    """Who opened a dossier, when and how: one row per staff page view, file download, API
+    read or export. Written with one insert, read by administrators; deleted after
+    ``ACCESS_LOG_RETENTION_DAYS`` by ``purge_access_log``."""
+
+    class Kind(models.TextChoices):
+        VIEW = "view", _("Viewed")
+        DOWNLOAD = "download", _("Downloaded a file")
+        EXPORT = "export", _("Exported")
+
+    # Indexed by ``dossier_access_dossier_at`` below, which leads with the dossier.
+    dossier = models.ForeignKey(
+        Dossier,
+        verbose_name=_("dossier"),
+        on_delete=models.CASCADE,
+        related_name="accesses",
+        db_index=False,
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), db_index=True)
+    kind = models.CharField(_("access"), max_length=16, choices=Kind.choices)
+    attachment = models.ForeignKey(
+        Attachment,
+        verbose_name=_("attachment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dossier access")
+        verbose_name_plural = _("dossier access log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["dossier", "-at"], name="dossier_access_dossier_at")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id} {self.kind} {self.user_id} {self.at:%d/%m/%Y %H:%M}"

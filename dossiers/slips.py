@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from portal.models import Membership, Unit
+from portal.ratelimit import client_address
 from portal.selectors import is_staff_member, visible_units
 from procedures.choices import DocumentKind
 
@@ -32,6 +33,7 @@ from .models import Dossier, DossierDocument, DossierEvent, Pause
 from .qr import qr_svg
 from .selectors import dossier_detail
 from .services import actor_roles
+from .services.access_log import record_export
 from .workflow import APPLICANT, resolution_timeliness
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -465,6 +467,7 @@ def register(request: HttpRequest) -> HttpResponse:
     unit, start, end = (form.cleaned_data[key] for key in ("unit", "start", "end"))
     entries = list(register_entries(unit=unit, start=start, end=end, now=timezone.now()))
     if wants_xlsx:
+        record_export(dossiers=entries, user=user, ip=client_address(request))
         response = HttpResponse(
             register_workbook(unit=unit, start=start, end=end, entries=entries),
             content_type=XLSX_CONTENT_TYPE,

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.choices import Role
 from portal.context_processors import request_roles
+from portal.ratelimit import client_address
 from procedures.deadline_text import describe_trace
 from procedures.selectors import procedure_deadline
 
@@ -43,7 +44,10 @@ from .forms import (
     officer_label,
     worklist_filter_form,
 )
-from .models import Attachment, Dossier
+from .models import Attachment, Dossier, DossierAccess
+from .privacy import id_number_policy
+from .services import access_log
+from .services.attachments import attachment_disposition
 from .workflow import TRANSITIONS, open_timeliness
 
 PAGE_SIZE = 25
@@ -406,6 +410,12 @@ def _render_detail(
             "error_form": bound[1] if bound else upload_form,
             "open_action": bound[0] if bound else "",
             "upload_form": upload_form,
+            "id_number": id_number_policy(request).id_number(dossier),
+            "accesses": (
+                access_log.dossier_accesses(dossier=dossier)
+                if Role.ADMIN in request_roles(request)  # superusers hold it too
+                else None
+            ),
         },
         status=status,
     )
@@ -418,6 +428,12 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
     if not _is_staff(request):
         # The staff page shows officers' working notes: the applicant has a page of their own.
         return redirect("dossiers:my-detail", code=dossier.code)
+    access_log.record_access(
+        dossier=dossier,
+        user=request.user,
+        kind=DossierAccess.Kind.VIEW,
+        ip=client_address(request),
+    )
     return _render_detail(request, dossier)
 
 
@@ -601,19 +617,28 @@ def upload(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_GET
 def attachment(request: HttpRequest, code: str, pk: int) -> FileResponse:
-    """A dossier's file, for those who may see the dossier, always as a download."""
+    """A dossier's file, for those who may see the dossier, always as a download under a
+    sanitised name; logged in the access log unless the applicant downloads their own."""
     item = get_object_or_404(
-        Attachment.objects.filter(dossier__in=selectors.visible_dossiers(request.user)),
+        Attachment.objects.filter(
+            dossier__in=selectors.visible_dossiers(request.user)
+        ).select_related("dossier"),
         pk=pk,
         dossier__code=code,
     )
     try:
         handle = item.file.open("rb")
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):
         raise Http404(_("The file is missing from the storage.")) from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=item.original_name, content_type=item.content_type
+    access_log.record_access(
+        dossier=item.dossier,
+        user=request.user,
+        kind=DossierAccess.Kind.DOWNLOAD,
+        attachment=item,
+        ip=client_address(request),
     )
+    response = FileResponse(handle, content_type=item.content_type)
+    response["Content-Disposition"] = attachment_disposition(item.original_name, item.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

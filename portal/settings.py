@@ -249,6 +249,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.close_periods_task",
         "schedule": float(env("CLOSE_PERIODS_INTERVAL_SECONDS", "3600")),
     },
+    "purge-access-log": {
+        "task": "dossiers.tasks.purge_access_log_task",
+        "schedule": crontab(hour=env("ACCESS_LOG_PURGE_HOUR", "2"), minute="15"),
+    },
     "manager-digest": {
         "task": "dossiers.tasks.send_manager_digest_task",
         "schedule": crontab(hour=env("DIGEST_HOUR", "7"), minute=env("DIGEST_MINUTE", "30")),
@@ -362,10 +366,21 @@ if not DEBUG:
         *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
     ]
 
+# Every handler carries the personal-data filter: citizen ID and phone numbers never reach a log.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"personal_data": {"()": "portal.logfilters.PersonalDataFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["personal_data"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logfilters.PersonalDataExceptionReporterFilter"
+# Access log: rows older than this many days are deleted (dossiers.tasks.purge_access_log_task).
+ACCESS_LOG_RETENTION_DAYS = int(env("ACCESS_LOG_RETENTION_DAYS", "730"))

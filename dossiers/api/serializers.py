@@ -18,6 +18,7 @@ from procedures.models import Procedure
 
 from ..choices import OPEN_STATUSES, Action, AttachmentKind, Channel, RatingScore, Timeliness
 from ..models import Attachment, Dossier, DossierDocument, DossierEvent, Pause, Rating
+from ..privacy import id_number_policy, mask_id_number
 from ..selectors import available_actions
 from ..services import Applicant
 from ..workflow import open_timeliness
@@ -192,10 +193,22 @@ class ImportResultSerializer(serializers.Serializer):
 
 class ApplicantOutSerializer(serializers.Serializer):
     full_name = serializers.CharField(source="applicant_name")
-    id_number = serializers.CharField(source="applicant_id_number")
+    id_number = serializers.SerializerMethodField(
+        help_text=_(
+            "Citizen ID number (CCCD): in full for the applicant and the counter and "
+            "processing officers of the dossier's unit, otherwise only its last four digits "
+            "(********1234)."
+        )
+    )
     phone = serializers.CharField(source="applicant_phone")
     email = serializers.CharField(source="applicant_email")
     address = serializers.CharField(source="applicant_address")
+
+    def get_id_number(self, dossier: Dossier) -> str:
+        request = self.context.get("request")
+        if request is None:  # no reader to judge: never the full number
+            return mask_id_number(dossier.applicant_id_number)
+        return id_number_policy(request).id_number(dossier)
 
 
 def current_timeliness(dossier: Dossier) -> str | None:

@@ -20,14 +20,16 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from portal.choices import Role
+from portal.ratelimit import client_address
 from portal.selectors import is_staff_member, user_roles
 
 from .. import services
 from ..choices import Action, Channel
 from ..filters import DossierFilterForm
 from ..importers import DossierFileError, parse_csv
-from ..models import Dossier
+from ..models import Dossier, DossierAccess
 from ..selectors import dossier_detail, visible_dossiers, worklist
+from ..services.access_log import record_access
 from .serializers import (
     ACTION_SERIALIZERS,
     AttachmentSerializer,
@@ -180,7 +182,17 @@ class DossierDetailView(APIView):
 
     @extend_schema(responses={200: DossierDetailSerializer, 404: _NOT_FOUND})
     def get(self, request: Request, code: str) -> Response:
-        return Response(_detail(request, code))
+        try:
+            dossier = dossier_detail(user=request.user, code=code)
+        except Dossier.DoesNotExist:
+            raise _not_found(code) from None
+        record_access(
+            dossier=dossier,
+            user=request.user,
+            kind=DossierAccess.Kind.VIEW,
+            ip=client_address(request),
+        )
+        return Response(DossierDetailSerializer(dossier, context={"request": request}).data)
 
 
 # --- Actions ------------------------------------------------------------------------------------

@@ -47,16 +47,15 @@ def test_others_may_not_see_it(client):
     assert client.get("/ops/").status_code == 403
 
 
-def test_the_page_says_which_report_period_closed_last_and_which_closes_next(
-    client, time_machine
-):
+def test_the_page_says_which_report_period_closed_last_and_which_closes_next(client, time_machine):
     from reports.periods import parse_period
     from reports.services import close_period
 
     time_machine.move_to(timezone.make_aware(timezone.datetime(2026, 11, 27, 9, 0)), tick=False)
     client.force_login(UserFactory(is_superuser=True, is_staff=True))
     page = client.get("/ops/").content.decode()
-    # Nothing closed yet: the period that ended on 14/11 is the next one (it closed on 17/11: 14/11 is a Saturday).
+    # Nothing closed yet: the period that ended on 14/11 (a Saturday) is the next one; it
+    # closed on 17/11, two working days later.
     assert "Chưa khóa sổ kỳ nào" in page and "17/11/2026" in page
 
     close_period(period=parse_period("2026-11"), now=timezone.now())
