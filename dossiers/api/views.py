@@ -372,7 +372,9 @@ class DossierImportView(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             text = serializer.validated_data["file"].read().decode("utf-8-sig")
-            result = services.import_dossiers(parsed=parse_csv(text), by=request.user)
+            result = services.import_dossiers(
+                parsed=parse_csv(text), by=request.user, own_units_only=True
+            )
         except UnicodeDecodeError:
             raise exceptions.ValidationError({"file": [_("The file is not UTF-8 text.")]}) from None
         except DossierFileError as exc:

@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.models import Unit
+from portal.choices import Role
+from portal.models import Membership, Unit
 from portal.text import search_key
 from procedures.choices import TimeLimitUnit
 from procedures.deadlines import (
@@ -114,11 +115,22 @@ def _taken_codes(codes: list[str]) -> set[str]:
     return taken
 
 
+def _administered_paths(by: User | AnonymousUser | None) -> list[str] | None:
+    """The paths of the units ``by`` administers; None when any unit will do (the command line,
+    a superuser)."""
+    if by is None or not by.is_authenticated or by.is_superuser:
+        return None
+    return list(
+        Membership.objects.filter(user=by, role=Role.ADMIN).values_list("unit__path", flat=True)
+    )
+
+
 def _check(
-    parsed: ParsedDossiers, now: datetime
+    parsed: ParsedDossiers, now: datetime, paths: list[str] | None
 ) -> tuple[dict[str, Unit], dict[str, Procedure], list[RowError]]:
-    """What the database says about the rows (unknown procedures and units, codes taken), and
-    what only the present knows: history does not happen in the future."""
+    """What the database says about the rows (unknown procedures and units, codes taken, units
+    outside the importer's), and what only the present knows: history does not happen in the
+    future."""
     records = parsed.records
     units = {u.code: u for u in Unit.objects.filter(code__in={r.unit for r in records})}
     procedures = {
@@ -141,6 +153,17 @@ def _check(
             errors.append(
                 RowError(
                     record.row, "unit", _("No unit has the code %(code)s.") % {"code": record.unit}
+                )
+            )
+        elif paths is not None and not any(
+            units[record.unit].path.startswith(path) for path in paths
+        ):
+            errors.append(
+                RowError(
+                    record.row,
+                    "unit",
+                    _("The unit %(code)s is outside the units you administer.")
+                    % {"code": record.unit},
                 )
             )
         for column in ("received_at", "resolved_at", "returned_at", "closed_at"):
@@ -265,16 +288,25 @@ def _dossier(
 
 @transaction.atomic
 def import_dossiers(
-    *, parsed: ParsedDossiers, by: User | AnonymousUser | None, now: datetime | None = None
+    *,
+    parsed: ParsedDossiers,
+    by: User | AnonymousUser | None,
+    now: datetime | None = None,
+    own_units_only: bool = False,
 ) -> ImportResult:
     """Store the dossiers of a parsed file, all or nothing, each with one ``import`` event.
+
+    With ``own_units_only`` (the API), every row's unit must lie in the subtree of a unit
+    ``by`` administers (superusers: any); the command line, run by whoever holds the server,
+    imports anywhere.
 
     Raises ``DossierImportError`` (nothing written: the transaction is rolled back) when any
     row has an error, from the file, from the database or from its deadline.
     """
     now = now or timezone.now()
     records = parsed.records
-    units, procedures, errors = _check(parsed, now)
+    paths = _administered_paths(by) if own_units_only else None
+    units, procedures, errors = _check(parsed, now, paths)
     errors = [*parsed.errors, *errors]
     if errors:
         raise DossierImportError(sorted(errors, key=lambda e: e.row))

@@ -594,6 +594,18 @@ def test_only_administrators_import(api, o):
     assert _import(api(superuser), content).status_code == 201
 
 
+def test_an_administrator_imports_only_into_their_own_units(api, o):
+    """The administrator of the commune next door may not write into this commune's books."""
+    neighbour = MembershipFactory(unit=o.other_commune, role=Role.ADMIN).user
+    before = Dossier.objects.count()
+    response = _import(api(neighbour), _csv(o, ("", "2026-03-09T09:00:00", "", "")))
+    assert response.status_code == 400
+    [error] = response.json()["fields"]["rows"]
+    assert (error["row"], error["column"]) == (2, "unit")
+    assert o.commune.code in error["message"]
+    assert Dossier.objects.count() == before
+
+
 def test_a_bad_import_lists_errors_by_row_and_column_and_writes_nothing(api, o):
     admin = MembershipFactory(unit=o.district, role=Role.ADMIN).user
     content = _csv(
