@@ -306,6 +306,8 @@ class Rating(models.Model):
     class Meta:
         verbose_name = _("rating")
         verbose_name_plural = _("ratings")
+        # Reports count a period's ratings by when they were given.
+        indexes = [models.Index(fields=["created_at"], name="rating_created")]
 
     def __str__(self) -> str:
         return f"{self.dossier} {self.score}"
