@@ -46,7 +46,13 @@ def test_demo_logins_work(client, capsys):
 
 def test_the_history_is_a_year_of_van_yen_added_once(capsys):
     call_command("seed_demo", history=300)
-    assert "300 dossiers of history added" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "300 dossiers of history added" in out
+    # The year's statutory months are closed, as the worker would have done by now.
+    from reports.models import ReportSnapshot
+
+    closed = ReportSnapshot.objects.count()
+    assert closed >= 12 and f"{closed} report periods closed" in out
     today = timezone.localdate()
     hand_made = Dossier.objects.filter(code__contains=f"-{today:%y%m%d}-").count()
     assert hand_made > 0  # the day's demo dossiers are still there
@@ -65,7 +71,8 @@ def test_the_history_is_a_year_of_van_yen_added_once(capsys):
     counters = DayCounter.objects.count()
 
     call_command("seed_demo", history=300)
-    assert "0 dossiers of history added" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 dossiers of history added" in out and "0 report periods closed" in out
     assert Dossier.objects.count() == 300 + hand_made
     assert DayCounter.objects.count() == counters
 

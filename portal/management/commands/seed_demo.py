@@ -26,6 +26,7 @@ from procedures.choices import OnlineLevel
 from procedures.importers import parse_catalogue
 from procedures.models import CalendarDay, Procedure
 from procedures.services import add_calendar_day, import_procedures, seed_holidays
+from reports.services import close_due_periods
 
 DATA_DIR = Path(settings.BASE_DIR)
 WORLD_FILE = DATA_DIR / "portal" / "data" / "demo_world.json"
@@ -103,12 +104,16 @@ class Command(BaseCommand):
             self._accounts(world, units)
             dossiers = self._dossiers(units)
         generated = self._history(units, history)
+        # The past statutory months closed, as the worker's beat (hourly) would have done by
+        # now: the reports and dashboard show closed periods from the first run.
+        closing = close_due_periods()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo world ready: {len(units)} units, "
                 f"{len(result.created) + len(result.updated)} procedures, "
                 f"{holidays.created} holidays added, {len(world['accounts'])} staff accounts, "
-                f"{dossiers} demo dossiers added, {generated} dossiers of history added."
+                f"{dossiers} demo dossiers added, {generated} dossiers of history added, "
+                f"{len(closing.closed)} report periods closed."
             )
         )
 
