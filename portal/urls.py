@@ -15,6 +15,11 @@ admin.site.site_header = _("Một Cửa — administration")
 admin.site.site_title = _("Một Cửa")
 admin.site.index_title = _("Catalogue, units, calendar and accounts")
 
+# Addresses under /api/ that match no route, and unhandled errors there, answer in the API's
+# error shape; the site's pages keep their HTML 404 and 500.
+handler404 = "portal.api.errors.page_not_found"
+handler500 = "portal.api.errors.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),

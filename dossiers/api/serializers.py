@@ -231,7 +231,9 @@ class DossierSerializer(serializers.ModelSerializer):
     unit = serializers.CharField(source="unit.code")
     unit_name = serializers.CharField(source="unit.name")
     applicant = ApplicantOutSerializer(source="*")
-    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_to = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     timeliness = serializers.SerializerMethodField()
     current_timeliness = serializers.SerializerMethodField()
 
@@ -277,7 +279,7 @@ class DossierSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # Plain strings in the schema: one enum of statuses, the dossier's ``status``, is enough.
     from_status = serializers.CharField(
         source="from_status", help_text=_("The status before; empty at intake.")
@@ -339,7 +341,9 @@ class PauseSerializer(serializers.ModelSerializer):
 class DossierDetailSerializer(DossierSerializer):
     """One dossier with its history, checklist, files, pauses and what the reader may do."""
 
-    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    received_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     events = EventSerializer(many=True, read_only=True)
     deadline_trace = serializers.SerializerMethodField()
     documents = DossierDocumentSerializer(many=True, read_only=True)

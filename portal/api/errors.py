@@ -1,12 +1,20 @@
-"""One error shape for the whole API: {"code", "message", "fields"}."""
+"""One error shape for the whole API: {"code", "message", "fields"}.
+
+``exception_handler`` shapes what DRF's views raise. ``page_not_found`` and ``server_error``
+(Django's handler404 and handler500) give the same shape to what never reaches a view under
+``/api/``: an address no route matches, an unhandled exception.
+"""
 
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from dossiers.services import DossierActionError, DossierPermissionError
@@ -36,6 +44,17 @@ def _first_message(fields: Any) -> str:
     return str(fields)
 
 
+def _django_fields(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """A model's or a service's errors by field; those of no field (Django's ``__all__``)
+    under the API's ``non_field_errors``."""
+    if not hasattr(exc, "error_dict"):
+        return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name: messages
+        for name, messages in exc.message_dict.items()
+    }
+
+
 def _domain_error(exc: Exception) -> Exception:
     """The dossier services' refusals as API errors: a status that does not allow the action is
     a conflict (409), a role that does not allow it is forbidden (403)."""
@@ -51,10 +70,7 @@ def _domain_error(exc: Exception) -> Exception:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     exc = _domain_error(exc)
     if isinstance(exc, DjangoValidationError):
-        detail = (
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
-        exc = exceptions.ValidationError(detail=detail)
+        exc = exceptions.ValidationError(detail=_django_fields(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
@@ -76,3 +92,35 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         }
     response.data = body
     return response
+
+
+# --- Errors outside the views -------------------------------------------------------------------
+
+API_PREFIX = "/api/"
+_UTF8 = {"ensure_ascii": False}  # like DRF's JSON: "Không tìm thấy.", not "Kh\u00f4ng …"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an address under /api/ that no route matches (a code with a slash in it,
+    a misspelt path) answers in the API's shape; the site's pages keep their HTML 404."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    body = {"code": "not_found", "message": str(exceptions.NotFound.default_detail), "fields": {}}
+    return JsonResponse(body, status=status.HTTP_404_NOT_FOUND, json_dumps_params=_UTF8)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unhandled exception under /api/ answers in the API's shape (the
+    traceback goes to the log, never to the client); the site's pages keep their HTML 500."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    body = {
+        "code": "server_error",
+        "message": str(exceptions.APIException.default_detail),
+        "fields": {},
+    }
+    return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR, json_dumps_params=_UTF8)

@@ -75,6 +75,12 @@ class DeadlineQuerySerializer(serializers.Serializer):
         help_text=_("ISO 8601; without an offset it is Asia/Ho_Chi_Minh. Default: now."),
     )
 
+    def validate_received_at(self, value):
+        # The working calendar (holidays, make-up days) is known from 2015; far dates overflow.
+        if value is not None and not 2015 <= value.year <= 9998:
+            raise serializers.ValidationError(_("Give a moment between 2015 and 9998."))
+        return value
+
 
 class TraceStepSerializer(serializers.Serializer):
     kind = serializers.CharField()
