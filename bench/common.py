@@ -23,22 +23,30 @@ DOC_HEADER = (
 )
 
 
-def create_database(url: str) -> None:
+def prepare_database(url: str, *, fresh: bool) -> None:
+    """Create the database if missing; with ``fresh``, drop it first."""
     from urllib.parse import urlparse
 
     import psycopg2
 
     parts = urlparse(url)
     name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    conn = psycopg2.connect(admin)
+    conn = psycopg2.connect(parts._replace(path="/postgres").geturl())
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cur.execute(f'CREATE DATABASE "{name}"')
+            if fresh:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
     finally:
         conn.close()
+
+
+def create_database(url: str) -> None:
+    """Drop and create the database afresh."""
+    prepare_database(url, fresh=True)
 
 
 def setup_django(url: str) -> None:

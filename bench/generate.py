@@ -49,6 +49,8 @@ except ImportError:  # re-run with the project's virtualenv
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
     raise
 
+from common import prepare_database, setup_django  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/motcua_reports"
 PROVINCE = ("000.00.00.H61", "UBND tỉnh Yên Bái")
 DISTRICTS = (
@@ -85,42 +87,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- Database -----------------------------------------------------------------------------------
-
-
-def _admin_url(url: str) -> tuple[str, str]:
-    from urllib.parse import urlparse
-
-    parts = urlparse(url)
-    return parts._replace(path="/postgres").geturl(), parts.path.lstrip("/")
-
-
-def prepare_database(url: str, *, fresh: bool) -> None:
-    """Create the database if missing; with ``fresh``, drop it first."""
-    import psycopg2
-
-    admin, name = _admin_url(url)
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            if fresh:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def migrate() -> None:
