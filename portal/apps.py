@@ -8,4 +8,9 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
         from . import security  # noqa: F401  (registers the shared-cache deploy check)
+        from .converters import CodeConverter
+
+        register_converter(CodeConverter, "code")

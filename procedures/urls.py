@@ -7,5 +7,5 @@ app_name = "procedures"
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
     path("calendar/", views.calendar, name="calendar"),
-    path("<str:code>/", views.detail, name="detail"),
+    path("<code:code>/", views.detail, name="detail"),
 ]

@@ -509,7 +509,7 @@ MATRIX: dict[str, list[Probe]] = {
     "api-dossier-apologize": api_action("apologize", "in_progress", HOME_PROCESSORS),
     "api-dossier-assign": api_action("assign", "in_progress", HOME_MANAGERS),
     # An unknown action: 404 for everyone signed in, whether the dossier is theirs or not.
-    "api/v1/dossiers/<str:code>/actions/<str:action>/": [
+    "api/v1/dossiers/<code:code>/actions/<str:action>/": [
         Probe(
             signed_in(NOT_FOUND),
             method="POST",

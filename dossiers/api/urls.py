@@ -14,20 +14,20 @@ from .views import (
 urlpatterns = [
     path("dossiers/", DossierListCreateView.as_view(), name="api-dossiers"),
     path("dossiers/import/", DossierImportView.as_view(), name="api-dossier-import"),
-    path("dossiers/<str:code>/", DossierDetailView.as_view(), name="api-dossier"),
+    path("dossiers/<code:code>/", DossierDetailView.as_view(), name="api-dossier"),
     path(
-        "dossiers/<str:code>/attachments/",
+        "dossiers/<code:code>/attachments/",
         AttachmentUploadView.as_view(),
         name="api-dossier-attachments",
     ),
-    path("dossiers/<str:code>/rating/", RatingView.as_view(), name="api-dossier-rating"),
+    path("dossiers/<code:code>/rating/", RatingView.as_view(), name="api-dossier-rating"),
     *(
         path(
-            f"dossiers/<str:code>/actions/{name}/",
+            f"dossiers/<code:code>/actions/{name}/",
             action_view(name),
             name=f"api-dossier-{name.replace('_', '-')}",
         )
         for name in ACTION_SERIALIZERS
     ),
-    path("dossiers/<str:code>/actions/<str:action>/", UnknownActionView.as_view()),
+    path("dossiers/<code:code>/actions/<str:action>/", UnknownActionView.as_view()),
 ]
