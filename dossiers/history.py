@@ -922,7 +922,9 @@ class _Generator:
             return due + self._between(1800, 3 * clock.length)
         if r < LATE_RATE + ON_TIME_RATE or start >= due_day_start:
             first = max(start, due_day_start)
-            return first + int((due - first) * rng.random())
+            # At least a minute in: a position on a day's boundary is also the previous day's
+            # close, which would put the decision before a receipt made at the opening.
+            return first + min(due - first, max(60, int((due - first) * rng.random())))
         # Most dossiers are decided well before the due date.
         span = due_day_start - start
         return start + max(60, min(span - 1, int(span * (1 - (1 - rng.random()) ** 0.55))))
