@@ -4,6 +4,7 @@ its upload form. They check input only; the services decide and change.
 The required-field messages reuse the services' wording, so the page and the API say the same.
 """
 
+import uuid
 from datetime import datetime
 
 from django import forms
@@ -234,9 +235,14 @@ class IntakeForm(forms.Form):
         required=False,
         help_text=_("The documents were scanned and signed into the electronic dossier."),
     )
+    # Made when the page is first shown and carried by every sending of it: the form sent
+    # twice (a double click, a resend after a timeout) receives one dossier.
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, procedure: Procedure, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound and not self.initial.get("submission_key"):
+            self.initial["submission_key"] = uuid.uuid4().hex
         self.procedure = procedure
         channels = [(Channel.IN_PERSON.value, Channel.IN_PERSON.label)]
         if procedure.postal_allowed:
@@ -264,6 +270,14 @@ class IntakeForm(forms.Form):
 
     def clean_documents(self) -> list[int]:
         return [int(pk) for pk in self.cleaned_data["documents"]]
+
+    def clean_submission_key(self) -> str:
+        """The page's key; a missing or mangled one (a forged form) gets a new key: the intake
+        goes ahead, only without the protection against a second sending."""
+        try:
+            return uuid.UUID(self.cleaned_data["submission_key"].strip()).hex
+        except ValueError:
+            return uuid.uuid4().hex
 
     def clean(self):
         cleaned = super().clean()

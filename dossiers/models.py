@@ -87,7 +87,8 @@ class Dossier(models.Model):
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.TextField(_("reason"), blank=True)
-    # The citizen's submission token: a resent or double-clicked submit finds the same dossier.
+    # The one-time key of the request that made the dossier (the citizen's or the counter's form,
+    # an API client's Idempotency-Key): the same submission sent again finds the same dossier.
     submission_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     # When the deadline worker warned that less than a working day is left (once).
     due_soon_warned_at = models.DateTimeField(_("due-soon warning sent"), null=True, blank=True)
@@ -112,10 +113,17 @@ class Dossier(models.Model):
             ),
         ]
         constraints = [
+            # A key is the submitter's own: the citizen's online, the receiving officer's at the
+            # counter. An online dossier later accepted by an officer stays under its citizen.
             models.UniqueConstraint(
                 fields=["applicant_user", "submission_key"],
-                condition=~Q(submission_key=""),
+                condition=~Q(submission_key="") & Q(channel=Channel.ONLINE),
                 name="one_dossier_per_submission",
+            ),
+            models.UniqueConstraint(
+                fields=["received_by", "submission_key"],
+                condition=~Q(submission_key="") & ~Q(channel=Channel.ONLINE),
+                name="one_intake_per_submission",
             ),
             models.CheckConstraint(
                 condition=~Q(channel=Channel.POSTAL) | ~Q(postal_tracking_no=""),

@@ -273,6 +273,7 @@ def _intake_save(request: HttpRequest) -> HttpResponse:
                 postal_tracking_no=data["postal_tracking_no"],
                 note=data["note"],
                 digitized_intake=data["digitized_intake"],
+                submission_key=data["submission_key"],
             )
         except services.DossierPermissionError as error:
             return _forbidden(request, str(error))

@@ -81,15 +81,21 @@ _APPLICANT_FIELDS = {
 }
 
 
+# The intake's one-time key travels in this request header (``submission_key`` to the services).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
 def _request_fields(exc: DjangoValidationError) -> dict:
     """A service's errors keyed by the request's fields (``applicant.id_number``, not the
-    model's ``applicant_id_number``)."""
+    model's ``applicant_id_number``; ``Idempotency-Key``, the header, not ``submission_key``)."""
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
     fields: dict = {}
     applicant = {}
     for name, messages in errors.items():
         if name in _APPLICANT_FIELDS:
             applicant[_APPLICANT_FIELDS[name]] = messages
+        elif name == "submission_key":
+            fields[IDEMPOTENCY_HEADER] = messages
         else:
             fields[api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name] = (
                 messages
@@ -136,11 +142,30 @@ class DossierListCreateView(generics.ListAPIView):
 
     @extend_schema(
         request=DossierCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description=(
+                    "A key of the client's choosing, unique to this submission (a UUID is "
+                    "best): at most 64 visible characters. Sent again by the same account with "
+                    "the same key — a retry after a timeout, a double click — the request "
+                    "creates nothing and answers 201 with the dossier the key first created, "
+                    "as it is now. Keys are per account: another "
+                    "account's identical key is a different submission. A key that is too long "
+                    'or holds control characters: 400, code "invalid", '
+                    'fields["Idempotency-Key"].'
+                ),
+            )
+        ],
         responses={201: DossierDetailSerializer, 400: _INVALID, 403: _FORBIDDEN},
         description=(
             "A citizen (an account without a role at a unit) submits online; the dossier "
             "waits for a counter officer. A counter officer logs in-person or postal intake: "
-            "the dossier is numbered, received and timed."
+            "the dossier is numbered, received and timed. With an Idempotency-Key header the "
+            "same submission sent twice gives one dossier."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -153,6 +178,7 @@ class DossierListCreateView(generics.ListAPIView):
             "applicant": serializer.applicant_value(),
             "documents": data["documents"],
             "note": data["note"],
+            "submission_key": request.headers.get(IDEMPOTENCY_HEADER, ""),
         }
         try:
             if not is_staff_member(request.user):

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal.models import Unit
@@ -43,33 +43,19 @@ def submit_online(
     note: str = "",
     submission_key: str = "",
 ) -> Dossier:
-    """``submit_dossier`` with its files checked first, and safe against a double click.
-
-    The same ``submission_key`` twice gives the same dossier: one after the other
-    ``submit_dossier`` finds the first; at the same instant the second insert hits the unique
-    constraint (on PostgreSQL both can pass the check before either commits), and the dossier
-    the first request stored is returned instead of an error.
-    """
+    """``submit_dossier`` with its files checked first, and safe against a double click: the
+    same ``submission_key`` twice gives the same dossier, also when both arrive at the same
+    instant (``submit_dossier`` settles it)."""
     _check_all({f"document_{pk}": upload for pk, upload in uploads.items()})
-    try:
-        return submit_dossier(
-            procedure=procedure,
-            unit=unit,
-            applicant=applicant,
-            user=user,
-            uploads=uploads,
-            note=note,
-            submission_key=submission_key,
-        )
-    except IntegrityError:
-        if not submission_key:
-            raise
-        existing = Dossier.objects.filter(
-            applicant_user=user, submission_key=submission_key[:64]
-        ).first()
-        if existing is None:
-            raise
-        return existing
+    return submit_dossier(
+        procedure=procedure,
+        unit=unit,
+        applicant=applicant,
+        user=user,
+        uploads=uploads,
+        note=note,
+        submission_key=submission_key,
+    )
 
 
 @transaction.atomic

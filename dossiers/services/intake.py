@@ -1,12 +1,22 @@
-"""Intake: numbering, in-person and postal receipt, online submission, acceptance, refusal."""
+"""Intake: numbering, in-person and postal receipt, online submission, acceptance, refusal.
 
-from collections.abc import Mapping, Sequence
+The same submission sent twice gives one dossier, on every path: a request may carry a one-time
+``submission_key`` (the citizen's or the counter's form, an API client's ``Idempotency-Key``),
+and a key its submitter already used returns the dossier that key made. Keys belong to their
+submitter — the citizen online, the receiving officer at the counter — so another account's key
+never finds someone else's dossier, and an online dossier later accepted by an officer never
+collides with that officer's own keys (two unique constraints, ``one_dossier_per_submission``
+and ``one_intake_per_submission``).
+"""
+
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from functools import partial
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -73,6 +83,58 @@ def _check_intake(*, procedure: Procedure, unit: Unit, channel: str) -> None:
         raise ValidationError(errors)
 
 
+# --- The same submission twice -----------------------------------------------------------------
+
+SUBMISSION_KEY_MAX_LENGTH = 64
+
+
+def _checked_key(key: str) -> str:
+    """A submission key as given: at most 64 visible characters (no control characters)."""
+    if len(key) > SUBMISSION_KEY_MAX_LENGTH or not key.isprintable():
+        raise ValidationError(
+            {
+                "submission_key": _(
+                    "A submission key has at most %(max)d characters, all of them visible."
+                )
+                % {"max": SUBMISSION_KEY_MAX_LENGTH}
+            }
+        )
+    return key
+
+
+def _submitted_with(*, key: str, by: User, online: bool) -> Dossier | None:
+    """The dossier ``by`` already made with ``key``: online, as its applicant; at the counter,
+    as its receiving officer (the two unique constraints, one lookup each)."""
+    dossiers = Dossier.objects.filter(submission_key=key)
+    if online:
+        dossiers = dossiers.filter(channel=Channel.ONLINE, applicant_user=by)
+    else:
+        dossiers = dossiers.exclude(channel=Channel.ONLINE).filter(received_by=by)
+    return dossiers.first()
+
+
+def _once(*, key: str, by: User, online: bool, create: Callable[[], Dossier]) -> Dossier:
+    """``create()`` (an atomic intake), unless ``by`` already made a dossier with ``key``.
+
+    One after the other, the second request finds the first's dossier. At the same instant both
+    may pass that check before either commits (PostgreSQL); the second's insert then waits for
+    the first and hits the unique constraint, its transaction (number included) rolls back, and
+    the dossier the first stored is returned instead of an error.
+    """
+    if not key:
+        return create()
+    existing = _submitted_with(key=key, by=by, online=online)
+    if existing is not None:
+        return existing
+    try:
+        return create()
+    except IntegrityError:
+        existing = _submitted_with(key=key, by=by, online=online)
+        if existing is None:
+            raise
+        return existing
+
+
 def _new_dossier(
     *,
     procedure: Procedure,
@@ -84,6 +146,8 @@ def _new_dossier(
     postal_tracking_no: str = "",
     note: str = "",
     applicant_user: User | None = None,
+    received_by: User | None = None,
+    submission_key: str = "",
 ) -> Dossier:
     _check_intake(procedure=procedure, unit=unit, channel=channel)
     dossier = Dossier(
@@ -98,6 +162,8 @@ def _new_dossier(
         applicant_email=applicant.email.strip(),
         applicant_address=applicant.address.strip(),
         applicant_user=applicant_user,
+        received_by=received_by,
+        submission_key=submission_key,
         note=note.strip(),
         status=status,
     )
@@ -105,7 +171,9 @@ def _new_dossier(
         raise ValidationError(
             {"postal_tracking_no": _("A postal dossier needs its postal tracking number.")}
         )
-    dossier.full_clean(exclude=["code"])
+    # The key's uniqueness is the database's to enforce (``_once``): checked here too, a
+    # twin committing in between would give a validation error instead of the first dossier.
+    dossier.full_clean(exclude=["code", "submission_key"])
     dossier.code = next_code(unit=unit, at=at)
     dossier.save()
     return dossier
@@ -158,7 +226,6 @@ def _start_clock(dossier: Dossier, *, at: datetime) -> None:
     dossier.timeliness = open_timeliness(at, dossier.due_at)
 
 
-@transaction.atomic
 def receive_dossier(
     *,
     procedure: Procedure,
@@ -171,12 +238,51 @@ def receive_dossier(
     note: str = "",
     digitized_intake: bool = False,
     received_at: datetime | None = None,
+    submission_key: str = "",
 ) -> Dossier:
-    """A counter officer logs an in-person or postal dossier: numbered, received, timed."""
+    """A counter officer logs an in-person or postal dossier: numbered, received, timed.
+
+    ``submission_key`` (the intake form's one-time token, an API client's Idempotency-Key):
+    the same key from the same officer again returns the dossier it made, whatever else the
+    second request carries (see ``_once``).
+    """
     if channel == Channel.ONLINE:
         raise ValidationError({"channel": _("Online dossiers are submitted by the applicant.")})
     if not _is_counter_officer(by, unit):
         raise DossierPermissionError(_("Only counter officers of this unit may receive dossiers."))
+    key = _checked_key(submission_key)
+    create = partial(
+        _receive_dossier,
+        procedure=procedure,
+        unit=unit,
+        channel=channel,
+        applicant=applicant,
+        by=by,
+        documents=documents,
+        postal_tracking_no=postal_tracking_no,
+        note=note,
+        digitized_intake=digitized_intake,
+        received_at=received_at,
+        submission_key=key,
+    )
+    return _once(key=key, by=by, online=False, create=create)
+
+
+@transaction.atomic
+def _receive_dossier(
+    *,
+    procedure: Procedure,
+    unit: Unit,
+    channel: str,
+    applicant: Applicant,
+    by: User,
+    documents: Sequence[int] | None,
+    postal_tracking_no: str,
+    note: str,
+    digitized_intake: bool,
+    received_at: datetime | None,
+    submission_key: str,
+) -> Dossier:
     at = received_at or timezone.now()
     dossier = _new_dossier(
         procedure=procedure,
@@ -187,10 +293,11 @@ def receive_dossier(
         at=at,
         postal_tracking_no=postal_tracking_no,
         note=note,
+        received_by=by,
+        submission_key=submission_key,
     )
     _checklist(dossier, documents, require_all=True)
     _start_clock(dossier, at=at)
-    dossier.received_by = by
     dossier.digitized_intake = digitized_intake
     dossier.save()
     _record(
@@ -216,7 +323,6 @@ def _is_counter_officer(user: User, unit: Unit) -> bool:
     )
 
 
-@transaction.atomic
 def submit_dossier(
     *,
     procedure: Procedure,
@@ -232,12 +338,36 @@ def submit_dossier(
 
     ``uploads`` maps document components to their files: every required document needs one,
     and all are stored with the dossier or none is. ``submission_key`` (the form's one-time
-    token) makes a resent or double-clicked submit return the dossier it already created.
+    token, an API client's Idempotency-Key) makes a resent or double-clicked submit return the
+    dossier it already created, also when both arrive at the same instant (see ``_once``).
     """
-    if submission_key:
-        existing = Dossier.objects.filter(applicant_user=user, submission_key=submission_key)
-        if existing.exists():
-            return existing.get()
+    key = _checked_key(submission_key)
+    create = partial(
+        _submit_dossier,
+        procedure=procedure,
+        unit=unit,
+        applicant=applicant,
+        user=user,
+        documents=documents,
+        uploads=uploads,
+        note=note,
+        submission_key=key,
+    )
+    return _once(key=key, by=user, online=True, create=create)
+
+
+@transaction.atomic
+def _submit_dossier(
+    *,
+    procedure: Procedure,
+    unit: Unit,
+    applicant: Applicant,
+    user: User,
+    documents: Sequence[int] | None,
+    uploads: Mapping[int, UploadedFile] | None,
+    note: str,
+    submission_key: str,
+) -> Dossier:
     at = timezone.now()
     if uploads is not None:
         components = {c.pk: c for c in procedure.documents.all()}
@@ -259,10 +389,10 @@ def submit_dossier(
         at=at,
         note=note,
         applicant_user=user,
+        submission_key=submission_key,
     )
     dossier.submitted_at = at
-    dossier.submission_key = submission_key[:64]
-    dossier.save(update_fields=["submitted_at", "submission_key"])
+    dossier.save(update_fields=["submitted_at"])
     _checklist(dossier, documents, require_all=False)
     _record(dossier, action=Action.SUBMIT, by=user, at=at, from_status="", note=note)
     for line in dossier.documents.filter(component_id__in=list(uploads or {})):
