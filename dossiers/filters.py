@@ -1,5 +1,8 @@
 """The worklist's filters, shared by the staff page and the API (one definition, one behaviour)."""
 
+import re
+from datetime import date, datetime, time, timedelta
+
 from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -10,8 +13,12 @@ from portal.text import search_key
 from reports.cells import CELL_LABELS, DRILLDOWN_CELLS, drilldown_condition, with_ended_at
 from reports.periods import CALENDAR, OFFICIAL, PeriodError, period_from_key
 
-from .choices import Channel, Status, Timeliness
+from .choices import TO_DO_STATUSES, Channel, Status, Timeliness
 from .models import Dossier
+from .selectors import timeliness_condition
+
+# The worklist's two scopes: what is still to be done, or every dossier ever handled.
+TO_DO, ALL = "todo", "all"
 
 SORTS = {
     # Dossiers with no due date yet (awaiting intake) come last either way, on every database.
@@ -27,9 +34,15 @@ SORTS = {
 class DossierFilterForm(forms.Form):
     search = forms.CharField(
         label=_("Code, applicant's name or phone"),
+        help_text=_("Searches every dossier, finished ones included."),
         required=False,
         max_length=100,
-        widget=forms.TextInput(attrs={"type": "search"}),
+        widget=forms.TextInput(attrs={"type": "search", "aria-describedby": "id_search_help"}),
+    )
+    scope = forms.ChoiceField(
+        label=_("Dossiers"),
+        required=False,
+        choices=[(ALL, _("All, finished ones included")), (TO_DO, _("To do"))],
     )
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All")), *Status.choices]
@@ -88,13 +101,16 @@ class DossierFilterForm(forms.Form):
                     self.add_error("period", str(error))
         return cleaned
 
-    def apply(self, dossiers: QuerySet[Dossier]) -> QuerySet[Dossier]:
-        """Filter and sort ``dossiers`` (annotated with ``current_timeliness``) by the form."""
+    def apply(self, dossiers: QuerySet[Dossier], now: datetime | None = None) -> QuerySet[Dossier]:
+        """Filter and sort ``dossiers`` by the form, timeliness as of ``now``."""
+        now = now or timezone.now()
         data = self.cleaned_data
+        if self.to_do():
+            dossiers = dossiers.filter(status__in=TO_DO_STATUSES)
         if data.get("status"):
             dossiers = dossiers.filter(status=data["status"])
         if data.get("timeliness"):
-            dossiers = dossiers.filter(current_timeliness=data["timeliness"])
+            dossiers = dossiers.filter(timeliness_condition(data["timeliness"], now))
         if data.get("channel"):
             dossiers = dossiers.filter(channel=data["channel"])
         if data.get("procedure"):
@@ -111,15 +127,30 @@ class DossierFilterForm(forms.Form):
         if data.get("cell") and data.get("report_period"):
             start, end = data["report_period"].bounds(timezone.get_default_timezone())
             dossiers = with_ended_at(dossiers).filter(
-                drilldown_condition(data["cell"], start, end, timezone.now())
+                drilldown_condition(data["cell"], start, end, now)
             )
+        # Local days as ranges of instants, so the received_at indexes serve them.
         if data.get("received_from"):
-            dossiers = dossiers.filter(received_at__date__gte=data["received_from"])
+            dossiers = dossiers.filter(received_at__gte=_local_midnight(data["received_from"]))
         if data.get("received_to"):
-            dossiers = dossiers.filter(received_at__date__lte=data["received_to"])
+            after = data["received_to"] + timedelta(days=1)
+            dossiers = dossiers.filter(received_at__lt=_local_midnight(after))
         if data.get("search"):
             dossiers = dossiers.filter(_search(data["search"]))
-        return dossiers.order_by(*SORTS.get(data.get("sort") or "due", SORTS["due"]))
+        return dossiers.order_by(*SORTS[data.get("sort") or self.default_sort()])
+
+    def to_do(self) -> bool:
+        """Only the dossiers still to be done: asked for, and no search (which looks
+        everywhere)."""
+        return self.cleaned_data.get("scope") == TO_DO and not self.cleaned_data.get("search")
+
+    def default_sort(self) -> str:
+        """Work still to be done comes by due date, soonest first; the history newest first."""
+        data = self.cleaned_data
+        pending = data.get("timeliness") in (Timeliness.IN_TIME, Timeliness.OVERDUE)
+        if self.to_do() or pending or data.get("status") in TO_DO_STATUSES:
+            return "due"
+        return "-received"
 
 
 def _unit_path(code: str) -> str:
@@ -127,11 +158,22 @@ def _unit_path(code: str) -> str:
     return Unit.objects.filter(code=code).values_list("path", flat=True).first() or "//none/"
 
 
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
 def _search(text: str) -> Q:
+    """Code, phone or the applicant's name without diacritics, each a substring, each served by
+    a trigram index on PostgreSQL. Only the columns the text could be in are searched: a text
+    without digits is no code and no phone, digits alone are no name."""
     text = text.strip()
-    phone = text.replace(" ", "").replace(".", "")
-    condition = Q(code__icontains=text) | Q(applicant_phone__contains=phone)
+    condition = Q(pk__in=[])
+    if any(ch.isdigit() for ch in text):
+        condition |= Q(code__icontains=text)
+        phone = re.sub(r"[\s.\-]", "", text)
+        if phone.lstrip("+").isdigit():
+            condition |= Q(applicant_phone__contains=phone)
     key = search_key(text)
-    if key:
+    if key and not key.replace(" ", "").replace(".", "").isdigit():
         condition |= Q(applicant_search__contains=key)
     return condition

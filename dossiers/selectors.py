@@ -5,15 +5,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from portal.choices import Role
 from portal.models import Membership, Unit
+from portal.paging import capped_count
 from portal.selectors import visible_units
 from procedures.selectors import working_calendars
 
-from .choices import OPEN_STATUSES, Action, Timeliness
+from .choices import OPEN_STATUSES, TO_DO_STATUSES, Action, Status, Timeliness
 from .models import Dossier
 from .services import actor_roles
 from .workflow import STAFF_ACTIONS, can_take
@@ -56,6 +57,22 @@ def with_current_timeliness(dossiers: QuerySet[Dossier], now: datetime) -> Query
     )
 
 
+def timeliness_condition(value: str, now: datetime) -> Q:
+    """The dossiers whose ``current_timeliness`` at ``now`` is ``value``, written so that the
+    indexes on status and due date serve it (a filter on the annotation's CASE reads every
+    row). It holds because only open dossiers are in time or overdue, and a finished one keeps
+    its stored classification."""
+    late = Q(paused_at__isnull=False, paused_at__gt=F("due_at")) | Q(
+        paused_at__isnull=True, due_at__lt=now
+    )
+    overdue = Q(status__in=OPEN_STATUSES, due_at__isnull=False) & late
+    if value == Timeliness.OVERDUE:
+        return overdue
+    if value == Timeliness.IN_TIME:
+        return Q(status__in=OPEN_STATUSES) & ~overdue
+    return ~Q(status__in=OPEN_STATUSES) & Q(timeliness=value)
+
+
 def worklist(*, user: User | AnonymousUser, now: datetime | None = None) -> QuerySet[Dossier]:
     """The dossiers a staff member works on, with what a list row shows."""
     return with_current_timeliness(
@@ -64,6 +81,31 @@ def worklist(*, user: User | AnonymousUser, now: datetime | None = None) -> Quer
         ),
         now or timezone.now(),
     )
+
+
+def worklist_counts(dossiers: QuerySet[Dossier], now: datetime) -> dict[str, int | bool]:
+    """The figures of the worklist's quick links over ``dossiers`` at ``now``: one query over
+    the dossiers still to do, which the indexes on (unit, status, due) find without reading
+    the history, and a count of all that stops at ``portal.paging.COUNT_CAP`` (``all_more``
+    says there are more)."""
+    in_status = {
+        "submitted": Status.SUBMITTED,
+        "received": Status.RECEIVED,
+        "in_progress": Status.IN_PROGRESS,
+        "supplement": Status.SUPPLEMENT_REQUESTED,
+        "resolved": Status.RESOLVED,
+    }
+    counts: dict[str, int | bool] = (
+        dossiers.filter(status__in=TO_DO_STATUSES)
+        .order_by()
+        .aggregate(
+            todo=Count("pk"),
+            overdue=Count("pk", filter=timeliness_condition(Timeliness.OVERDUE, now)),
+            **{key: Count("pk", filter=Q(status=value)) for key, value in in_status.items()},
+        )
+    )
+    counts["all"], counts["all_more"] = capped_count(dossiers)
+    return counts
 
 
 def remaining_working_time(dossiers: list[Dossier], now: datetime) -> dict[int, timedelta]:
@@ -117,13 +159,25 @@ def tracking_register(*, unit: Unit, start: date, end: date) -> QuerySet[Dossier
     )
 
 
+# What the public lookup reads (dossiers.lookup.lookup_result) and matches on.
+_LOOKUP_FIELDS = (
+    "code", "status", "timeliness", "applicant_phone", "received_at", "due_at", "paused_at",
+    "promised_at", "resolved_at", "returned_at", "procedure__code", "procedure__name",
+    "unit__code", "unit__name",
+)  # fmt: skip
+
+
 def public_lookup(*, code: str, phone: str) -> Dossier | None:
     """The dossier with this code whose applicant's phone is ``phone``, for anyone who has both
     (printed on the receipt slip); None otherwise — the two mismatches are not told apart."""
     digits = "".join(ch for ch in phone if ch.isdigit())
     if not code.strip() or len(digits) < 9:
         return None
-    candidates = Dossier.objects.select_related("procedure", "unit").filter(code=code.strip())
+    candidates = (
+        Dossier.objects.select_related("procedure", "unit")
+        .only(*_LOOKUP_FIELDS)  # not the deadline trace and the rest: a hot public page
+        .filter(code=code.strip())
+    )
     for dossier in candidates:
         stored = "".join(ch for ch in dossier.applicant_phone if ch.isdigit())
         if stored[-9:] == digits[-9:]:  # 0912… and +84912… are the same number
@@ -167,8 +221,7 @@ def overdue_rows(dossiers: QuerySet[Dossier], now: datetime) -> list[OverdueDoss
     """The open dossiers of ``dossiers`` that are overdue at ``now``, most late first."""
     found = list(
         with_current_timeliness(dossiers, now)
-        # current_timeliness is an annotation, which the type checker's model fields lack.
-        .filter(status__in=OPEN_STATUSES, **{"current_timeliness": Timeliness.OVERDUE})
+        .filter(timeliness_condition(Timeliness.OVERDUE, now))
         .select_related("procedure", "unit", "assigned_to")
     )
     remaining = remaining_working_time(found, now)

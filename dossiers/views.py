@@ -14,9 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,12 +27,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.choices import Role
 from portal.context_processors import request_roles
+from portal.paging import CappedPaginator
 from portal.ratelimit import client_address
 from procedures.deadline_text import describe_trace
 from procedures.selectors import procedure_deadline
 
 from . import selectors, services
-from .choices import OPEN_STATUSES, Action, AttachmentKind, Status, Timeliness
+from .choices import OPEN_STATUSES, TO_DO_STATUSES, Action, AttachmentKind, Status, Timeliness
+from .filters import ALL, TO_DO
 from .forms import (
     ACTION_FORMS,
     IntakeChoiceForm,
@@ -91,46 +91,35 @@ def _add_service_errors(form: forms.Form, error: ValidationError, rename: dict |
 
 # --- Worklist -------------------------------------------------------------------------------------
 
-# Quick links over the worklist: (key, label, the filter they set).
+# Quick links over the worklist: (key, label, the filter they set). "To do" is where the page
+# opens; "All" holds the years of finished dossiers.
 TABS: list[tuple[str, Any, dict[str, str]]] = [
-    ("all", gettext_lazy("All"), {}),
+    ("todo", gettext_lazy("To do"), {"scope": TO_DO}),
     ("submitted", Status.SUBMITTED.label, {"status": Status.SUBMITTED}),
     ("received", Status.RECEIVED.label, {"status": Status.RECEIVED}),
     ("in_progress", Status.IN_PROGRESS.label, {"status": Status.IN_PROGRESS}),
     ("supplement", Status.SUPPLEMENT_REQUESTED.label, {"status": Status.SUPPLEMENT_REQUESTED}),
     ("overdue", Timeliness.OVERDUE.label, {"timeliness": Timeliness.OVERDUE}),
     ("resolved", Status.RESOLVED.label, {"status": Status.RESOLVED}),
+    ("all", gettext_lazy("All"), {"scope": ALL}),
 ]
+_TAB_PARAMETERS = ("scope", "status", "timeliness")
 
 
-def _tab_counts(dossiers) -> dict[str, int]:
-    """How many dossiers each quick link shows, in one query."""
-    return dossiers.order_by().aggregate(
-        all=Count("pk"),
-        **{
-            key: Count("pk", filter=Q(**{_FILTER_FIELDS[name]: value for name, value in f.items()}))
-            for key, _label, f in TABS
-            if f
-        },
-    )
-
-
-_FILTER_FIELDS = {"status": "status", "timeliness": "current_timeliness"}
-
-
-def _tabs(dossiers, form) -> list[dict]:
-    counts = _tab_counts(dossiers)
+def _tabs(dossiers, form, now: datetime) -> list[dict]:
+    counts = selectors.worklist_counts(dossiers, now)
     data = form.cleaned_data if form.is_valid() else {}
-    current = {"status": data.get("status") or "", "timeliness": data.get("timeliness") or ""}
+    current = {name: data.get(name) or "" for name in _TAB_PARAMETERS}
     tabs = []
     for key, label, params in TABS:
-        wanted = {"status": "", "timeliness": "", **params}
+        wanted = dict.fromkeys(_TAB_PARAMETERS, "") | params
         tabs.append(
             {
                 "key": key,
                 "label": label,
                 "query": "&".join(f"{name}={value}" for name, value in params.items()),
                 "count": counts[key],
+                "more": key == "all" and counts["all_more"],
                 "active": wanted == current,
             }
         )
@@ -149,14 +138,22 @@ def worklist(request: HttpRequest) -> HttpResponse:
         return _forbidden(request, _("The dossier worklist is for the staff of the counters."))
     now = timezone.now()
     dossiers = selectors.worklist(user=request.user, now=now)
-    form = worklist_filter_form(request.GET, user=request.user)
-    listed = form.apply(dossiers) if form.is_valid() else dossiers.order_by("due_at", "id")
-    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    if not any(value for name, value in query.items() if name not in ("page", "sort")):
+        query["scope"] = TO_DO  # the page opens on the work still to be done
+    form = worklist_filter_form(query, user=request.user)
+    listed = (
+        form.apply(dossiers, now=now)
+        if form.is_valid()
+        else dossiers.filter(status__in=TO_DO_STATUSES).order_by("due_at", "id")
+    )
+    page = CappedPaginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     remaining = selectors.remaining_working_time(rows, now)
-    query = request.GET.copy()
     query.pop("page", None)
-    filtered = any(value for name, value in request.GET.items() if name not in ("page", "sort"))
+    filtered = any(
+        value for name, value in request.GET.items() if name not in ("page", "sort", "scope")
+    )
     return render(
         request,
         "dossiers/worklist.html",
@@ -169,7 +166,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "rows": [(dossier, remaining.get(dossier.pk)) for dossier in rows],
             "query": query.urlencode(),
             "filtered": filtered,
-            "tabs": _tabs(dossiers, form),
+            "tabs": _tabs(dossiers, form, now),
             "may_receive": _may_receive(request),
         },
     )

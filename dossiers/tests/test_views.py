@@ -90,28 +90,88 @@ def test_the_worklist_is_for_staff(client):
     assert '<html lang="vi">' in page_of(response)
 
 
-def test_the_worklist_tabs_count_in_one_query_and_filter(client, monday):
+def _returned(o):
+    dossier = received(o)
+    services.start_processing(dossier=dossier, by=o.officer)
+    services.resolve_dossier(dossier=dossier, by=o.officer, result="QĐ 1/2026")
+    return services.return_result(dossier=dossier, by=o.counter)
+
+
+def test_the_worklist_tabs_count_in_two_queries_and_filter(client, monday):
     o = office()
     received(o)
     received(o)
     submitted(o)
     services.request_supplement(dossier=received(o), by=o.officer, missing="X", reason="Y")
+    _returned(o)
     client.force_login(o.counter)
-    response = client.get(url("worklist"))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url("worklist"))
+    counting = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    # The quick links (one over the work to do, one capped over all) and the page's length.
+    assert len(counting) == 3, counting
     tabs = {tab["key"]: tab["count"] for tab in response.context["tabs"]}
     assert tabs == {
-        "all": 4,
+        "todo": 4,
         "submitted": 1,
         "received": 2,
         "in_progress": 0,
         "supplement": 1,
         "overdue": 0,
         "resolved": 0,
+        "all": 5,
     }
     only = client.get(url("worklist"), {"status": Status.SUBMITTED})
     assert [d.status for d, _left in only.context["rows"]] == [Status.SUBMITTED]
     active = [tab["key"] for tab in only.context["tabs"] if tab["active"]]
     assert active == ["submitted"]
+
+
+def test_the_worklist_opens_on_the_work_to_do_and_keeps_the_history_a_click_away(
+    client, monday
+):
+    o = office()
+    pending = received(o)
+    done = _returned(o)
+    client.force_login(o.counter)
+
+    def listed(**query):
+        response = client.get(url("worklist"), query)
+        return response, [d.code for d, _left in response.context["rows"]]
+
+    response, codes = listed()
+    assert codes == [pending.code]
+    assert [t["key"] for t in response.context["tabs"] if t["active"]] == ["todo"]
+    response, codes = listed(scope="all")
+    assert codes == [done.code, pending.code]  # the history newest first
+    assert [t["key"] for t in response.context["tabs"] if t["active"]] == ["all"]
+    # A search looks everywhere, whatever tab it was typed on.
+    assert listed(scope="todo", search=done.code)[1] == [done.code]
+    # A filter typed on the to-do tab keeps to the work to do (the form carries the scope).
+    assert listed(scope="todo", channel=Channel.IN_PERSON)[1] == [pending.code]
+    assert 'name="scope" value="todo"' in page_of(response := listed()[0])
+    assert gettext("Searches every dossier, finished ones included.") in page_of(response)
+
+
+def test_a_long_worklist_counts_no_further_than_its_cap(client, monday, monkeypatch):
+    from portal import paging
+
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
+    o = office()
+    for _ in range(3):
+        received(o)
+    client.force_login(o.counter)
+    with override("en"):
+        response = client.get(url("worklist"), {"scope": "all"})
+        message = gettext("More than %(cap)s dossiers") % {"cap": 2}
+    assert message.split(":")[0] in page_of(response)
+    assert [len(response.context["rows"]), response.context["page"].paginator.count] == [2, 2]
+    tab = next(t for t in response.context["tabs"] if t["key"] == "all")
+    assert (tab["count"], tab["more"]) == (2, True)
+    assert '<span class="tab-count">2+</span>' in page_of(response)
+    # Narrowed down, the figures are exact again.
+    response = client.get(url("worklist"), {"scope": "all", "channel": Channel.POSTAL})
+    assert not response.context["page"].paginator.capped
 
 
 def test_the_worklist_searches_names_without_diacritics_phones_and_codes(client, monday):

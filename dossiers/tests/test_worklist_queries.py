@@ -1,0 +1,103 @@
+"""The worklist's query shapes: the same answers as the plain definitions, in forms the
+indexes serve (bench/worklist.py times them on ten million dossiers)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from dossiers import selectors, services
+from dossiers.choices import Timeliness
+from dossiers.filters import DossierFilterForm
+from dossiers.models import Dossier
+from procedures.deadlines import VN_TZ
+
+from .factories import office, received, submitted
+
+pytestmark = pytest.mark.django_db
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=VN_TZ)
+
+
+def resolve(o, dossier, result):
+    services.start_processing(dossier=dossier, by=o.officer)
+    return services.resolve_dossier(dossier=dossier, by=o.officer, result=result)
+
+
+@pytest.fixture
+def every_state(time_machine):
+    """Dossiers in every state a classification can come from: in time, overdue, paused before
+    and after the due date, finished early and late, returned, withdrawn, awaiting intake."""
+    time_machine.move_to(at(2026, 3, 2, 9, 0), tick=False)  # a Monday
+    o = office()  # a five-working-day procedure
+    made = {"overdue": received(o), "paused late": received(o), "late": received(o)}
+    made["paused in time"] = received(o)
+    services.request_supplement(
+        dossier=made["paused in time"], by=o.officer, missing="X", reason="Y"
+    )
+    made["early"] = received(o)
+    resolve(o, made["early"], "QĐ 1")
+    made["returned"] = received(o)
+    resolve(o, made["returned"], "QĐ 2")
+    services.return_result(dossier=made["returned"], by=o.counter)
+    made["withdrawn"] = received(o)
+    services.withdraw_dossier(dossier=made["withdrawn"], by=o.counter, reason="Rút")
+    time_machine.move_to(at(2026, 3, 16, 9, 0), tick=False)  # past every due date
+    services.request_supplement(dossier=made["paused late"], by=o.officer, missing="X", reason="Y")
+    resolve(o, made["late"], "QĐ 3")
+    made["in time"] = received(o)
+    made["submitted"] = submitted(o)
+    return made
+
+
+@pytest.mark.parametrize("value", list(Timeliness.values))
+def test_the_timeliness_condition_matches_the_classification(every_state, value):
+    now = datetime.now(tz=VN_TZ) + timedelta(minutes=1)
+    by_annotation = set(
+        selectors.with_current_timeliness(Dossier.objects.all(), now)
+        .filter(current_timeliness=value)
+        .values_list("code", flat=True)
+    )
+    by_condition = set(
+        Dossier.objects.filter(selectors.timeliness_condition(value, now)).values_list(
+            "code", flat=True
+        )
+    )
+    assert by_condition == by_annotation
+    if value in (Timeliness.OVERDUE, Timeliness.IN_TIME, Timeliness.EARLY, Timeliness.LATE):
+        assert by_condition, f"the fixture has no {value} dossier"
+
+
+def test_the_overdue_filter_finds_paused_and_running_overdue_dossiers(every_state):
+    form = DossierFilterForm({"timeliness": Timeliness.OVERDUE})
+    assert form.is_valid()
+    found = set(form.apply(Dossier.objects.all()).values_list("code", flat=True))
+    assert found == {every_state["overdue"].code, every_state["paused late"].code}
+
+
+def test_received_dates_are_local_days(every_state):
+    # 2026-03-16 09:00 in Hà Nội is 02:00 UTC: a UTC date would put nothing on the 15th
+    # either way, but a receipt at 06:00 local on the 16th is 23:00 UTC on the 15th.
+    form = DossierFilterForm({"received_from": "2026-03-16", "received_to": "2026-03-16"})
+    assert form.is_valid()
+    found = set(form.apply(Dossier.objects.all()).values_list("code", flat=True))
+    assert found == {every_state["in time"].code}
+
+
+def test_a_search_looks_only_where_the_text_can_be(every_state):
+    dossier = every_state["overdue"]
+    search = DossierFilterForm({"search": "nguyen"})
+    assert search.is_valid()
+    # Letters alone: the name only (no code or phone condition in the query).
+    sql = str(search.apply(Dossier.objects.all()).query).split(" WHERE ")[1]
+    assert "applicant_search" in sql and "applicant_phone" not in sql and "code" not in sql
+    digits = DossierFilterForm({"search": dossier.applicant_phone[-6:]})
+    assert digits.is_valid()
+    sql = str(digits.apply(Dossier.objects.all()).query).split(" WHERE ")[1]
+    assert "applicant_phone" in sql and "applicant_search" not in sql
+    nothing = DossierFilterForm({"search": "--"})
+    assert nothing.is_valid()
+    assert not nothing.apply(Dossier.objects.all()).exists()
