@@ -104,6 +104,9 @@ class Dossier(models.Model):
         indexes = [
             models.Index(fields=["unit", "status", "due_at"], name="dossier_unit_status_due"),
             models.Index(fields=["unit", "received_at"], name="dossier_unit_received"),
+            # The history newest first (the worklist's "all" tab, searches): walked backwards
+            # until a page of the user's units is found, instead of sorting their every dossier.
+            models.Index(fields=["received_at", "id"], name="dossier_received"),
             models.Index(fields=["status", "due_at"], name="dossier_status_due"),
             # Reports: the dossiers still pending at, or ended after, a period's start.
             models.Index(

@@ -246,7 +246,7 @@ def test_an_invalid_filter_is_a_400(api, o, params, field):
     assert field in _error(response, 400, "invalid")["fields"]
 
 
-LIST_QUERIES = 6  # session, user, memberships, "units exist?", count, page
+LIST_QUERIES = 7  # session, user, memberships, "units exist?", the units' ids, count, page
 
 
 def test_the_list_takes_the_same_few_queries_for_any_number_of_rows(
