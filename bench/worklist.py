@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""Benchmark: the worklist and its search at province scale, page against raw SQL, same run.
+
+    python3 bench/generate.py --dossiers 10000000 --events --fresh   # load first (COPY)
+    python3 bench/worklist.py                                        # then time
+
+It reads the database ``bench/generate.py`` loaded (``--database-url``, default
+``motcua_province``), migrates it (a new index is built here the first time), and times each
+scenario below ``--repeat`` times, alternating:
+
+* page: ``GET /dossiers/?…`` through Django's test client as a processing officer of the
+  busiest district (its subtree: a ninth of the province) or as a manager of the province —
+  middleware, session, every query (rows, quick-link counts, page count, units and fields of
+  the filter form, the calendars of the time left) and the template;
+* raw SQL: the statements a hand-written page needs for the same figures, on the same
+  connection: the 25 rows with their procedure, field, unit and officer, the counts of the
+  quick links, the count of the list (both capped as the page caps them).
+
+Every scenario first checks that the page lists the rows the raw SQL returns, in the same order.
+Then p50/p95 of each; the targets (issue 8): page p95 ≤ 200 ms and ≤ 2× the raw SQL's p95.
+``--explain`` prints the plans of the raw statements. Figures go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+try:
+    import django  # noqa: F401
+except ImportError:  # re-run with the project's virtualenv
+    if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
+        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+    raise
+
+from common import machine, setup_django, write_section  # noqa: E402
+
+DEFAULT_URL = os.environ.get(
+    "BENCH_PROVINCE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/motcua_province"
+)
+SECTION = "## Worklist and search at province scale"
+PAGE_TARGET, RATIO_TARGET = 0.200, 2.0
+PAGE_SIZE = 25
+CAP = 10_000
+TO_DO = ("submitted", "received", "in_progress", "supplement_requested", "resolved", "rejected")
+OPEN = ("received", "in_progress", "supplement_requested")
+
+ROWS_SQL = """
+SELECT d.code
+FROM dossiers_dossier d
+JOIN procedures_procedure p ON p.id = d.procedure_id
+JOIN procedures_field f ON f.id = p.field_id
+JOIN portal_unit u ON u.id = d.unit_id
+LEFT JOIN auth_user a ON a.id = d.assigned_to_id
+WHERE {where}
+ORDER BY {order}
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+# The columns a row shows, fetched as the page fetches them (everything of the four tables).
+ROWS_COLUMNS = "d.*, p.*, f.*, u.*, a.id, a.username, a.first_name, a.last_name"
+OVERDUE = (
+    "d.status IN ('received', 'in_progress', 'supplement_requested') AND d.due_at IS NOT NULL "
+    "AND ((d.paused_at IS NOT NULL AND d.paused_at > d.due_at) "
+    "OR (d.paused_at IS NULL AND d.due_at < %(now)s))"
+)
+TABS_SQL = f"""
+SELECT count(*),
+  count(*) FILTER (WHERE {OVERDUE}),
+  count(*) FILTER (WHERE d.status = 'submitted'),
+  count(*) FILTER (WHERE d.status = 'received'),
+  count(*) FILTER (WHERE d.status = 'in_progress'),
+  count(*) FILTER (WHERE d.status = 'supplement_requested'),
+  count(*) FILTER (WHERE d.status = 'resolved')
+FROM dossiers_dossier d
+WHERE d.unit_id = ANY(%(units)s) AND d.status IN {TO_DO!r}
+"""
+ALL_SQL = (
+    "SELECT count(*) FROM (SELECT 1 FROM dossiers_dossier d "
+    "WHERE d.unit_id = ANY(%(units)s) LIMIT %(cap)s) t"
+)
+COUNT_SQL = (
+    "SELECT count(*) FROM (SELECT 1 FROM dossiers_dossier d {joins} WHERE {where} LIMIT %(cap)s) t"
+)
+DUE = "d.due_at ASC NULLS LAST, d.id ASC"
+NEWEST = "d.received_at DESC, d.id DESC"
+
+
+@dataclass
+class Scenario:
+    name: str
+    who: str  # "district" officer, "province" manager
+    query: dict[str, str]
+    where: str  # the raw SQL's condition, beyond the unit subtree
+    order: str
+    params: dict = field(default_factory=dict)
+    joins: str = ""
+    page: int = 1
+    path: str = "/dossiers/"
+    worklist: bool = True  # False: the overdue page (every row, no counts, its own order)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--database-url", default=DEFAULT_URL)
+    p.add_argument("--repeat", type=int, default=20)
+    p.add_argument("--only", help="run the scenarios whose name contains this text")
+    p.add_argument("--explain", action="store_true", help="print the raw statements' plans")
+    p.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    return p.parse_args()
+
+
+def pick_samples(district_ids: list[int]) -> dict[str, str]:
+    """A dossier of the district received about two years ago: its code, phone and name."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT code, applicant_phone, applicant_search, procedure_id, received_at "
+            "FROM dossiers_dossier WHERE unit_id = ANY(%s) AND received_at < now() - "
+            "interval '2 years' ORDER BY received_at DESC LIMIT 1",
+            [district_ids],
+        )
+        code, phone, name, procedure_id, received_at = cur.fetchone()
+        cur.execute("SELECT code FROM procedures_procedure WHERE id = %s", [procedure_id])
+        procedure = cur.fetchone()[0]
+    return {
+        "code": code,
+        "code_tail": code.split("-", 1)[1],  # "yymmdd-nnnn": the day and number, no agency
+        "phone": phone,
+        "name": name.strip(),
+        "surname": name.split()[0],
+        "procedure": procedure,
+        "month_from": received_at.date().replace(day=1).isoformat(),
+        "month_to": received_at.date().replace(day=28).isoformat(),
+    }
+
+
+def scenarios(s: dict[str, str]) -> list[Scenario]:
+    code_like = "UPPER(d.code::text) LIKE UPPER(%(like)s)"
+    phone_like = "d.applicant_phone::text LIKE %(like)s"
+    name_like = "d.applicant_search::text LIKE %(name_like)s"
+    to_do = f"d.status IN {TO_DO!r}"
+    return [
+        Scenario("to do (the page as it opens)", "district", {}, to_do, DUE),
+        Scenario("to do, page 4", "district", {"page": "4"}, to_do, DUE, page=4),
+        Scenario("overdue", "district", {"timeliness": "overdue"}, OVERDUE, DUE),
+        Scenario(
+            "in progress", "district", {"status": "in_progress"}, "d.status = 'in_progress'", DUE
+        ),
+        Scenario("all, newest first", "district", {"scope": "all"}, "TRUE", NEWEST),
+        Scenario(
+            "all, page 40", "district", {"scope": "all", "page": "40"}, "TRUE", NEWEST, page=40
+        ),
+        Scenario(
+            "search: whole code",
+            "district",
+            {"search": s["code"]},
+            code_like,
+            NEWEST,
+            {"like": f"%{s['code']}%"},
+        ),
+        Scenario(
+            "search: day and number (yymmdd-nnnn)",
+            "district",
+            {"search": s["code_tail"]},
+            f"({code_like})",
+            NEWEST,
+            {"like": f"%{s['code_tail']}%"},
+        ),
+        Scenario(
+            "search: phone",
+            "district",
+            {"search": s["phone"]},
+            f"({code_like} OR {phone_like})",
+            NEWEST,
+            {"like": f"%{s['phone']}%"},
+        ),
+        Scenario(
+            "search: full name without diacritics",
+            "district",
+            {"search": s["name"]},
+            name_like,
+            NEWEST,
+            {"name_like": f"%{s['name']}%"},
+        ),
+        Scenario(
+            "search: surname only",
+            "district",
+            {"search": s["surname"]},
+            name_like,
+            NEWEST,
+            {"name_like": f"%{s['surname']}%"},
+        ),
+        Scenario(
+            "filter: procedure and a month",
+            "district",
+            {
+                "scope": "all",
+                "procedure": s["procedure"],
+                "received_from": s["month_from"],
+                "received_to": s["month_to"],
+            },
+            "p2.code = %(procedure)s AND d.received_at >= %(from)s AND d.received_at < %(to)s",
+            NEWEST,
+            {"procedure": s["procedure"], "from": s["month_from"], "to": s["month_to"]},
+            joins="JOIN procedures_procedure p2 ON p2.id = d.procedure_id",
+        ),
+        Scenario(
+            "overdue page (district manager)",
+            "manager",
+            {},
+            OVERDUE,
+            DUE,
+            path="/dossiers/overdue/",
+            worklist=False,
+        ),
+        Scenario("province: to do", "province", {}, to_do, DUE),
+        Scenario(
+            "province: search full name",
+            "province",
+            {"search": s["name"]},
+            name_like,
+            NEWEST,
+            {"name_like": f"%{s['name']}%"},
+        ),
+    ]
+
+
+def raw(cur, scenario: Scenario, units: list[int], now, *, explain: bool = False) -> list[str]:
+    """The statements a hand-written page runs for ``scenario``; returns the rows' codes."""
+    params = {
+        "units": units,
+        "now": now,
+        "cap": CAP + 1,
+        "limit": PAGE_SIZE if scenario.worklist else None,
+        "offset": (scenario.page - 1) * PAGE_SIZE,
+        **scenario.params,
+    }
+    if "from" in params:  # local days, as the page reads them
+        from datetime import date, datetime, timedelta
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo("Asia/Ho_Chi_Minh")
+        first, last = date.fromisoformat(params["from"]), date.fromisoformat(params["to"])
+        params["from"] = datetime.combine(first, datetime.min.time(), tz)
+        params["to"] = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
+    where = f"d.unit_id = ANY(%(units)s) AND ({scenario.where})"
+    rows_sql = ROWS_SQL.format(where=where, order=scenario.order).replace(
+        "SELECT d.code", f"SELECT d.code, {ROWS_COLUMNS}"
+    )
+    if scenario.joins:
+        rows_sql = rows_sql.replace("WHERE", f"{scenario.joins}\nWHERE", 1)
+    statements = [rows_sql]
+    if scenario.worklist:
+        statements += [COUNT_SQL.format(joins=scenario.joins, where=where), TABS_SQL, ALL_SQL]
+    codes: list[str] = []
+    for n, sql in enumerate(statements):
+        if explain:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            print(f"--- {scenario.name} [{n}]")
+            print("\n".join(r[0] for r in cur.fetchall()))
+        cur.execute(sql, params)
+        result = cur.fetchall()
+        if n == 0:
+            codes = [r[0] for r in result]
+    return codes
+
+
+CODE_LINK = re.compile(r'<a class="code" href="/dossiers/([^/"]+)/"')
+
+
+def page_codes(response, scenario: Scenario) -> list[str]:
+    """The codes the page lists, read from its HTML (no test instrumentation of templates, so
+    that rendering costs what it costs in production)."""
+    if response.status_code != 200:
+        sys.exit(f"{scenario.path} answered {response.status_code}")
+    codes = CODE_LINK.findall(response.content.decode())
+    return codes if scenario.worklist else sorted(codes)  # the overdue page: most late first
+
+
+def staff_client(username: str, unit, role):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from portal.services import add_staff
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        user, _created = add_staff(
+            username=username, unit=unit, role=role, password="Bench@2026-worklist"
+        )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain http
+    setup_django(args.database_url)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from dossiers.models import Dossier
+    from portal.choices import Role
+    from portal.models import Unit
+
+    started = time.perf_counter()
+    call_command("migrate", interactive=False, verbosity=1)
+    migrate_seconds = time.perf_counter() - started
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    busiest = (
+        Dossier.objects.filter(unit__level="commune")
+        .values("unit__parent_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("unit__parent_id", flat=True)
+        .first()
+    )
+    district = Unit.objects.get(pk=busiest)
+    province = district.parent
+    district_ids = list(
+        Unit.objects.filter(path__startswith=district.path).values_list("pk", flat=True)
+    )
+    province_ids = list(Unit.objects.values_list("pk", flat=True))
+    clients = {
+        "district": staff_client("bench.chuyenvien", district, Role.PROCESSING_OFFICER),
+        "manager": staff_client("bench.lanhdao", district, Role.MANAGER),
+        "province": staff_client("bench.tinh", province, Role.MANAGER),
+    }
+    units = {"district": district_ids, "manager": district_ids, "province": province_ids}
+    samples = pick_samples(district_ids)
+    chosen = [s for s in scenarios(samples) if not args.only or args.only in s.name]
+    now = timezone.now()
+    results = []
+    with connection.cursor() as cur:
+        for scenario in chosen:
+            client = clients[scenario.who]
+            expected = raw(cur, scenario, units[scenario.who], now, explain=args.explain)
+            if not scenario.worklist:
+                expected.sort()
+            got = page_codes(client.get(scenario.path, scenario.query), scenario)
+            if got != expected:
+                sys.exit(f"{scenario.name}: the page lists {got[:3]}…, the SQL {expected[:3]}…")
+            runs: dict[str, list[float]] = {"raw": [], "page": []}
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                raw(cur, scenario, units[scenario.who], now)
+                t1 = time.perf_counter()
+                page_codes(client.get(scenario.path, scenario.query), scenario)
+                t2 = time.perf_counter()
+                runs["raw"].append(t1 - t0)
+                runs["page"].append(t2 - t1)
+            results.append((scenario, len(expected), runs))
+            print(
+                f"{scenario.name:40} raw p95 {pct(runs['raw'], 0.95) * 1000:6.1f} ms   "
+                f"page p95 {pct(runs['page'], 0.95) * 1000:6.1f} ms",
+                flush=True,
+            )
+        cur.execute("SELECT count(*) FROM dossiers_dossier")
+        total = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM dossiers_dossierevent")
+        events = cur.fetchone()[0]
+        cur.execute("SELECT pg_size_pretty(pg_total_relation_size('dossiers_dossier'))")
+        size = cur.fetchone()[0]
+    failed = [
+        s.name
+        for s, _n, runs in results
+        if pct(runs["page"], 0.95) > PAGE_TARGET
+        or pct(runs["page"], 0.95) > RATIO_TARGET * pct(runs["raw"], 0.95)
+    ]
+    if not args.no_write:
+        data = {
+            "total": total,
+            "events": events,
+            "size": size,
+            "district": district,
+            "district_dossiers": Dossier.objects.filter(unit_id__in=district_ids).count(),
+            "migrate": migrate_seconds,
+        }
+        write_doc(args, machine(), data, samples, results)
+    if failed:
+        print("targets not met:", ", ".join(failed))
+        sys.exit(1)
+
+
+def write_doc(args, m, data, samples, results) -> None:
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:.0f} ms"
+
+    district = data["district"]
+    lines = [
+        "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
+        f"`python3 bench/worklist.py --repeat {args.repeat}`.",
+        "",
+        f"**Machine:** {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, PostgreSQL "
+        f"{m['pg']} (shared_buffers {m['shared_buffers']}, work_mem {m['work_mem']}), Python "
+        f"{m['python']}, client and server on the same machine.",
+        "",
+        f"**Data:** {data['total']:,} dossiers and {data['events']:,} events "
+        f"(dossier table {data['size']} with indexes), loaded by `bench/generate.py --events`; "
+        f"the officer works at {district.name} ({district.code}, "
+        f"{data['district_dossiers']:,} dossiers in its subtree), the manager at the province "
+        "(all of them). The searched dossier was received two years ago: code "
+        f"`{samples['code']}`, phone `{samples['phone']}`, name `{samples['name']}`.",
+        "",
+        "**Method:** each scenario first checks that the page lists the rows the raw SQL "
+        f"returns, in order; then {args.repeat} rounds alternating raw SQL and page. The page "
+        "is `GET /dossiers/?…` through Django's test client (session, every query, the "
+        "template); the raw SQL is what a hand-written page needs for the same screen: its 25 "
+        "rows with procedure, field, unit and officer, the list's count and the quick links' "
+        f"counts (counts stop at {CAP:,}, as the page's do).",
+        "",
+        "| scenario | rows | raw SQL p50 | raw SQL p95 | page p50 | page p95 | ≤ 200 ms | "
+        "≤ 2× raw |",
+        "|---|---:|---:|---:|---:|---:|:-:|:-:|",
+    ]
+    for scenario, n, runs in results:
+        raw95, page95 = pct(runs["raw"], 0.95), pct(runs["page"], 0.95)
+        lines.append(
+            f"| {scenario.name} | {n} | {ms(statistics.median(runs['raw']))} | {ms(raw95)} | "
+            f"{ms(statistics.median(runs['page']))} | {ms(page95)} | "
+            f"{'met' if page95 <= PAGE_TARGET else '**not met**'} | "
+            f"{'met' if page95 <= RATIO_TARGET * raw95 else '**not met**'} "
+            f"({page95 / raw95:.1f}×) |"
+        )
+    lines.append("")
+    write_section(SECTION, lines)
+
+
+if __name__ == "__main__":
+    main()
