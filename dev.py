@@ -509,9 +509,22 @@ def cmd_run(_args: argparse.Namespace) -> int:
         )
     schedule = var_dir(env) / "celerybeat-schedule"
     celery = str(BIN / "celery")
+    # One worker on every queue on a laptop; production splits them (docs/scaling.md).
+    queues = "celery,notifications,deadlines,bulk"
     commands = {
         "web": [str(PY), "manage.py", "runserver", f"{host}:{port}"],
-        "worker": [celery, "-A", "portal", "worker", "-l", "info", "--concurrency", "2"],
+        "worker": [
+            celery,
+            "-A",
+            "portal",
+            "worker",
+            "-l",
+            "info",
+            "--concurrency",
+            "2",
+            "-Q",
+            queues,
+        ],
         "beat": [celery, "-A", "portal", "beat", "-l", "info", "-s", str(schedule)],
     }
     url = _url(host, port)

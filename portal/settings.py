@@ -129,6 +129,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A streaming replica of the primary for the reports and dashboards (docs/scaling.md): only the
+# reads that ask for it with portal.db.reporting_alias() go there; writes and migrations never
+# do (portal.dbrouters). Under a test runner it mirrors the test database; the suite itself runs
+# without it (tests/test_replica_router.py adds its own).
+if env("REPORTS_DATABASE_URL"):
+    DATABASES["reports"] = dj_database_url.parse(
+        env("REPORTS_DATABASE_URL"), conn_max_age=int(env("DB_CONN_MAX_AGE", "60"))
+    )
+    DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
+    if DATABASES["reports"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["reports"]["OPTIONS"] = {"timeout": 20}
+        DATABASES["reports"]["CONN_MAX_AGE"] = 0
+DATABASE_ROUTERS = ["portal.dbrouters.ReportsReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -212,13 +225,15 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # The exchange tables (one file per queue's exchange), else ./control in the checkout.
+        "control_folder": str(_broker_dir / "control"),
     }
 if env("CELERY_VISIBILITY_TIMEOUT"):
     # Redis: seconds before a task taken by a worker that died unacknowledged (killed, lost power)
@@ -232,6 +247,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Queues (portal.queues, docs/scaling.md): notifications, deadlines (sweep, period closing), bulk
+# (long jobs) and the default queue, so that a long sweep never delays a notification.
+CELERY_TASK_ROUTES = ("portal.queues.route_task",)
 # The one beat schedule. Each interval is configurable from the environment.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {

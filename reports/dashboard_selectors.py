@@ -5,6 +5,9 @@ Each read is one or two set-based queries whatever the number of units, periods 
 never one query per period or unit. The conditions are those of :mod:`reports.cells`, so every
 number here is the length of the dossier list behind it (a closed period's, as in the report,
 as it stood when the period was closed).
+
+Every read goes to ``using``, by default :func:`portal.db.reporting_alias` (the read replica when
+one is configured, docs/scaling.md); the dossier lists the numbers link to read the primary.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from dossiers.models import Dossier
+from portal.db import reporting_alias
 from portal.models import Unit
 
 from .cells import cell_conditions, touches, with_ended_at
@@ -63,27 +67,32 @@ class TrendPoint:
         return self.resolved_early + self.resolved_on_time + self.resolved_late
 
 
-def trend(*, unit_ids: Sequence[int], periods: Sequence[Period]) -> list[TrendPoint]:
+def trend(
+    *, unit_ids: Sequence[int], periods: Sequence[Period], using: str | None = None
+) -> list[TrendPoint]:
     """Received by channel and resolved by timeliness for each of ``periods`` (oldest first),
     in two queries whatever their number: the closed periods from their snapshots, as the
     monthly report reads them, and the others (usually the running month) from the dossiers."""
     if not periods:
         return []
-    sums = _frozen_sums(unit_ids, periods)
+    using = using or reporting_alias()
+    sums = _frozen_sums(unit_ids, periods, using)
     live = [index for index in range(len(periods)) if index not in sums]
-    for index, counts in zip(live, _live_sums(unit_ids, [periods[i] for i in live]), strict=True):
+    live_sums = _live_sums(unit_ids, [periods[i] for i in live], using)
+    for index, counts in zip(live, live_sums, strict=True):
         sums[index] = counts
     return [TrendPoint(period, **sums[index]) for index, period in enumerate(periods)]
 
 
-def _frozen_sums(unit_ids: Sequence[int], periods: Sequence[Period]) -> dict[int, dict[str, int]]:
+def _frozen_sums(
+    unit_ids: Sequence[int], periods: Sequence[Period], using: str
+) -> dict[int, dict[str, int]]:
     """The trend's counts of the periods that have a snapshot, by the period's index."""
     index_of = {(p.basis, p.start, p.end): i for i, p in enumerate(periods)}
     in_units = Q(cells__unit_id__in=list(unit_ids))
     rows = (
-        ReportSnapshot.objects.filter(
-            basis__in={p.basis for p in periods}, start__in={p.start for p in periods}
-        )
+        ReportSnapshot.objects.using(using)
+        .filter(basis__in={p.basis for p in periods}, start__in={p.start for p in periods})
         .values("basis", "start", "end")
         .annotate(**{name: Sum(f"cells__{name}", filter=in_units) for name in TREND_CELLS})
         .order_by()
@@ -108,7 +117,9 @@ def _bucket(field: str, bounds: Sequence[tuple[datetime, datetime]]) -> Case:
     )
 
 
-def _live_sums(unit_ids: Sequence[int], periods: Sequence[Period]) -> list[dict[str, int]]:
+def _live_sums(
+    unit_ids: Sequence[int], periods: Sequence[Period], using: str
+) -> list[dict[str, int]]:
     """The trend's counts of ``periods`` from the dossiers, in one query.
 
     Each dossier of the window is put in the period it was received in and the one it was
@@ -127,7 +138,7 @@ def _live_sums(unit_ids: Sequence[int], periods: Sequence[Period]) -> list[dict[
     # it: the ended-at index finds those).
     window = Q(received_at__lt=last) & (Q(received_at__gte=first) | Q(ended_at__gte=first))
     rows = (
-        with_ended_at(Dossier.objects.filter(unit_id__in=list(unit_ids)))
+        with_ended_at(Dossier.objects.using(using).filter(unit_id__in=list(unit_ids)))
         .filter(window)
         .annotate(
             received_in=_bucket("received_at", bounds), resolved_in=_bucket("resolved_at", bounds)
@@ -145,7 +156,9 @@ def _live_sums(unit_ids: Sequence[int], periods: Sequence[Period]) -> list[dict[
     return sums
 
 
-def overdue_now(*, unit_ids: Sequence[int], now: datetime, basis: str) -> dict[int, int]:
+def overdue_now(
+    *, unit_ids: Sequence[int], now: datetime, basis: str, using: str | None = None
+) -> dict[int, int]:
     """The open dossiers overdue at ``now``, counted per unit, in one query.
 
     The condition is the report's "pending, overdue" of the period that contains ``now``, so the
@@ -154,7 +167,9 @@ def overdue_now(*, unit_ids: Sequence[int], now: datetime, basis: str) -> dict[i
     start, end = current.bounds(timezone.get_default_timezone())
     condition = cell_conditions(start, end, now)["pending_overdue"]
     rows = (
-        with_ended_at(Dossier.objects.filter(unit_id__in=list(unit_ids)))
+        with_ended_at(
+            Dossier.objects.using(using or reporting_alias()).filter(unit_id__in=list(unit_ids))
+        )
         .filter(condition)
         .values("unit_id")
         .annotate(count=Count("pk"))
@@ -195,7 +210,7 @@ class ProcedureCounts:
 
 
 def procedure_counts(
-    *, unit_ids: Sequence[int], period: Period, as_of: datetime
+    *, unit_ids: Sequence[int], period: Period, as_of: datetime, using: str | None = None
 ) -> list[ProcedureCounts]:
     """Per procedure: received in the period, resolved, resolved late and pending overdue at its
     end (or now), in one query."""
@@ -204,7 +219,9 @@ def procedure_counts(
     received = c["received_online"] | c["received_in_person"] | c["received_postal"]
     resolved = c["resolved_early"] | c["resolved_on_time"] | c["resolved_late"]
     rows = (
-        with_ended_at(Dossier.objects.filter(unit_id__in=list(unit_ids)))
+        with_ended_at(
+            Dossier.objects.using(using or reporting_alias()).filter(unit_id__in=list(unit_ids))
+        )
         .filter(touches(start, end))
         .values("procedure__code", "procedure__name")
         .annotate(
@@ -261,13 +278,15 @@ def manager_dashboard(
     period: Period,
     trend_periods: Sequence[Period],
     now: datetime,
+    using: str | None = None,
 ) -> Dashboard:
     """The dashboard of ``unit``'s subtree (``units`` holds at least that subtree) for
     ``period``: the monthly report plus three queries (overdue now, the trend, procedures)."""
+    using = using or reporting_alias()
     tree = subtree(unit, units)
     unit_ids = [other.pk for other in tree]
-    report = monthly_statistics(unit=unit, period=period, group_by="unit", now=now)
-    per_unit = overdue_now(unit_ids=unit_ids, now=now, basis=period.basis)
+    report = monthly_statistics(unit=unit, period=period, group_by="unit", now=now, using=using)
+    per_unit = overdue_now(unit_ids=unit_ids, now=now, basis=period.basis, using=using)
     return Dashboard(
         unit=unit,
         period=period,
@@ -275,6 +294,6 @@ def manager_dashboard(
         report=report,
         overdue_now=sum(per_unit.values()),
         overdue_now_by_row=fold_by_row(unit, tree, per_unit),
-        trend=trend(unit_ids=unit_ids, periods=trend_periods),
-        procedures=procedure_counts(unit_ids=unit_ids, period=period, as_of=now),
+        trend=trend(unit_ids=unit_ids, periods=trend_periods, using=using),
+        procedures=procedure_counts(unit_ids=unit_ids, period=period, as_of=now, using=using),
     )

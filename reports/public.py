@@ -4,6 +4,7 @@ Anyone may read, without logging in, how a unit and the units below it handled d
 statutory month: received by channel, resolved early, on time or late, pending, and how satisfied
 applicants were. Only counts: never a name, a phone number, an id or a dossier's code. The page
 depends on its address alone (unit and period), so a browser or a proxy may keep it a while.
+Everything it reads comes from the reporting database (the read replica when there is one).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from portal.db import reporting_alias
 from portal.models import Unit
 
 from . import charts
@@ -34,7 +36,8 @@ def results(request: HttpRequest) -> HttpResponse:
     """One unit's figures for one statutory month, or the index of units to choose from."""
     now = timezone.now()
     today = timezone.localdate(now)
-    units = list(Unit.objects.all())
+    using = reporting_alias()
+    units = list(Unit.objects.using(using).all())
     code = (request.GET.get("unit") or "").strip()
     # Statutory months only: the public reads the official figures.
     form = PeriodForm({"period": request.GET.get("period") or "", "basis": OFFICIAL}, today=today)
@@ -61,7 +64,7 @@ def results(request: HttpRequest) -> HttpResponse:
         context.update(period=period, period_options=period_options(current, period))
         if unit is not None:
             report = monthly_statistics(
-                unit=unit, period=period, group_by="unit", now=now, corrections=False
+                unit=unit, period=period, group_by="unit", now=now, corrections=False, using=using
             )
             context.update(unit=unit, report=report, **results_context(report))
     return render(request, "reports/results.html", context, status=status)

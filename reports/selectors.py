@@ -5,6 +5,11 @@ The numbers come from one conditional-aggregation query over the dossiers (group
 field) and one over the ratings, or from the period's snapshot once it is closed; rows by field
 or by unit are folded from those cells in Python, so the query count does not depend on the
 number of units, fields or rows.
+
+Every read here goes to ``using``: by default :func:`portal.db.reporting_alias`, the read replica
+when one is configured (docs/scaling.md). Closing a period reads the primary instead
+(:mod:`reports.services`), and so does :func:`report_units` (who may read what is decided on
+the primary: a revoked manager must lose access at once).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from django.utils.translation import gettext as _
 from dossiers.choices import RatingScore
 from dossiers.models import Dossier, Rating
 from dossiers.selectors import managed_units
+from portal.db import reporting_alias
 from portal.models import Unit
 from portal.text import search_key
 from procedures.models import Field
@@ -143,14 +149,16 @@ CellKey = tuple[int, int]  # (unit id, field id)
 
 
 def live_cells(
-    *, unit_ids: list[int] | None, period: Period, as_of: datetime
+    *, unit_ids: list[int] | None, period: Period, as_of: datetime, using: str | None = None
 ) -> dict[CellKey, Counts]:
     """The period's counts per (unit, field) from the dossiers as they are now, in two queries.
 
-    ``unit_ids`` None means every unit (closing a period)."""
+    ``unit_ids`` None means every unit (closing a period). ``using`` None: the reporting
+    database."""
+    using = using or reporting_alias()
     start, end = period.bounds(timezone.get_default_timezone())
     conditions = cell_conditions(start, end, as_of)
-    dossiers = with_ended_at(Dossier.objects.all())
+    dossiers = with_ended_at(Dossier.objects.using(using).all())
     if unit_ids is not None:
         dossiers = dossiers.filter(unit_id__in=unit_ids)
     rows = (
@@ -163,7 +171,7 @@ def live_cells(
     for row in rows:
         key = (row.pop("unit_id"), row.pop("procedure__field_id"))
         cells[key] = Counts(**row)
-    ratings = Rating.objects.filter(created_at__gte=start, created_at__lt=end)
+    ratings = Rating.objects.using(using).filter(created_at__gte=start, created_at__lt=end)
     if unit_ids is not None:
         ratings = ratings.filter(dossier__unit_id__in=unit_ids)
     satisfied = Q(score__in=(RatingScore.VERY_SATISFIED, RatingScore.SATISFIED))
@@ -178,18 +186,24 @@ def live_cells(
     return cells
 
 
-def snapshot_cells(*, snapshot: ReportSnapshot, unit_ids: list[int]) -> dict[CellKey, Counts]:
+def snapshot_cells(
+    *, snapshot: ReportSnapshot, unit_ids: list[int], using: str | None = None
+) -> dict[CellKey, Counts]:
     """The frozen counts per (unit, field) of a closed period, in one query."""
-    rows = SnapshotCell.objects.filter(snapshot=snapshot, unit_id__in=unit_ids).values(
-        "unit_id", "field_id", *MEASURES
+    rows = (
+        SnapshotCell.objects.using(using or reporting_alias())
+        .filter(snapshot_id=snapshot.pk, unit_id__in=unit_ids)
+        .values("unit_id", "field_id", *MEASURES)
     )
     return {(row.pop("unit_id"), row.pop("field_id")): Counts(**row) for row in rows}
 
 
-def period_snapshot(period: Period) -> ReportSnapshot | None:
-    return ReportSnapshot.objects.filter(
-        basis=period.basis, start=period.start, end=period.end
-    ).first()
+def period_snapshot(period: Period, *, using: str | None = None) -> ReportSnapshot | None:
+    return (
+        ReportSnapshot.objects.using(using or reporting_alias())
+        .filter(basis=period.basis, start=period.start, end=period.end)
+        .first()
+    )
 
 
 @dataclass
@@ -317,11 +331,11 @@ def _rows_by_unit(
     return [own, *rows], (Counts.total(row.counts for row in rows) if rows else None)
 
 
-def _rows_by_field(cells: Mapping[CellKey, Counts], unit: Unit) -> list[ReportRow]:
+def _rows_by_field(cells: Mapping[CellKey, Counts], unit: Unit, using: str) -> list[ReportRow]:
     sums: dict[int, Counts] = defaultdict(Counts)
     for (_unit_id, field_id), counts in cells.items():
         sums[field_id].add(counts)
-    names = Field.objects.filter(pk__in=list(sums)).values_list("pk", "code", "name")
+    names = Field.objects.using(using).filter(pk__in=list(sums)).values_list("pk", "code", "name")
     return [
         ReportRow(
             key=code, label=name, counts=sums[pk], filters={"within": unit.code, "field": code}
@@ -354,30 +368,33 @@ def monthly_statistics(
     group_by: str = GROUP_BY_UNIT,
     now: datetime | None = None,
     corrections: bool = True,
+    using: str | None = None,
 ) -> Report:
     """Biểu số II.06a for ``unit``'s subtree over ``period``.
 
     A closed period reads its snapshot and, unless ``corrections`` is False (pages that only
-    show the official figures), lists what differs now as corrections.
+    show the official figures), lists what differs now as corrections. Every query goes to
+    ``using``, by default the reporting database (the replica when there is one).
     """
     if group_by not in GROUPINGS:
         raise ReportError(
             _("Unknown grouping “%(group_by)s”: use field or unit.") % {"group_by": group_by}
         )
     now = now or timezone.now()
-    units = {u.pk: u for u in Unit.objects.filter(path__startswith=unit.path)}
+    using = using or reporting_alias()
+    units = {u.pk: u for u in Unit.objects.using(using).filter(path__startswith=unit.path)}
     unit_ids = list(units)
-    snapshot = period_snapshot(period)
+    snapshot = period_snapshot(period, using=using)
     live = None
     if snapshot is None or corrections:
-        live = live_cells(unit_ids=unit_ids, period=period, as_of=now)
-    cells = snapshot_cells(snapshot=snapshot, unit_ids=unit_ids) if snapshot else live
+        live = live_cells(unit_ids=unit_ids, period=period, as_of=now, using=using)
+    cells = snapshot_cells(snapshot=snapshot, unit_ids=unit_ids, using=using) if snapshot else live
     assert cells is not None
 
     def rows_of(source: Mapping[CellKey, Counts]) -> tuple[list[ReportRow], Counts | None]:
         if group_by == GROUP_BY_UNIT:
             return _rows_by_unit(unit, units, source)
-        return _rows_by_field(source, unit), None
+        return _rows_by_field(source, unit, using), None
 
     rows, subtotal = rows_of(cells)
     changed = []

@@ -1,4 +1,11 @@
-"""Writes for reports: closing statutory periods into snapshots."""
+"""Writes for reports: closing statutory periods into snapshots.
+
+Closing reads the primary (``default``), never the read replica the report pages use
+(docs/scaling.md). A snapshot is the period's official figure for good: frozen from a replica a
+few seconds behind, it would miss the last dossiers of the period for ever and show them as
+"corrections" on every later reading. The guard against closing twice (which periods are done,
+the unique period constraint) must also see the primary's rows, not a lagging copy of them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 
 from dossiers.models import Dossier
@@ -68,7 +75,7 @@ class ClosingResult:
 def close_period(*, period: Period, now: datetime) -> ReportSnapshot | None:
     """Freeze ``period``: every unit's counts by field as they stand now. None when another
     worker closed it first (the unique period guard), so running twice or at once is safe."""
-    cells = live_cells(unit_ids=None, period=period, as_of=now)
+    cells = live_cells(unit_ids=None, period=period, as_of=now, using=DEFAULT_DB_ALIAS)
     try:
         with transaction.atomic():
             snapshot = ReportSnapshot.objects.create(
