@@ -320,9 +320,18 @@ LOOKUP_RATE_LIMIT = int(env("LOOKUP_RATE_LIMIT", "30"))
 
 # The cache holds the rate-limit and login-lockout counters: it must be shared (Redis,
 # CACHE_URL) when several processes serve the site (`check --deploy` warns, portal.W001).
+# Redis down: the counters are skipped with a warning, the site goes on (portal.cache).
+CACHE_TIMEOUT_SECONDS = float(env("CACHE_TIMEOUT_SECONDS", "0.5"))
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}
+        {
+            "BACKEND": "portal.cache.FailOpenRedisCache",
+            "LOCATION": env("CACHE_URL"),
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_TIMEOUT_SECONDS,
+            },
+        }
         if env("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
