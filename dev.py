@@ -5,6 +5,8 @@
     python3 dev.py setup     everything `run` does before starting the servers
     python3 dev.py test      ruff (lint, format), mypy, migrations check, then pytest (extra
                              args go to pytest: `python3 dev.py test -k intake -x`)
+    python3 dev.py bench     every benchmark on a 10-million-dossier province against its
+                             baseline (bench/run_all.py; its arguments follow: --dossiers N, --only)
     python3 dev.py lock      rewrite requirements.lock from what .venv has installed
     python3 dev.py compilemessages   compile every .po file to .mo (pure Python, polib)
 
@@ -625,6 +627,12 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """bench/run_all.py with the project's virtualenv (PostgreSQL and Redis must be running)."""
+    ensure_venv()
+    return _run([str(PY), str(ROOT / "bench" / "run_all.py"), *args.bench_args])
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -645,6 +653,9 @@ def main(argv: list[str] | None = None) -> int:
         "test", help="ruff, mypy, migrations check, pytest (extra arguments go to pytest)"
     )
     test.set_defaults(func=cmd_test)
+    sub.add_parser(
+        "bench", help="every benchmark against its baseline (arguments go to bench/run_all.py)"
+    ).set_defaults(func=cmd_bench)
     sub.add_parser("lock", help="rewrite requirements.lock").set_defaults(func=cmd_lock)
     sub.add_parser("compilemessages", help="compile .po files to .mo").set_defaults(
         func=cmd_compilemessages
@@ -654,6 +665,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["test"]:
         args = parser.parse_args(["test"])
         args.pytest_args = argv[1:]
+    elif argv[:1] == ["bench"]:
+        args = parser.parse_args(["bench"])
+        args.bench_args = argv[1:]
     else:
         args = parser.parse_args(argv)
     try:
