@@ -127,9 +127,7 @@ def test_the_worklist_tabs_count_in_two_queries_and_filter(client, monday):
     assert active == ["submitted"]
 
 
-def test_the_worklist_opens_on_the_work_to_do_and_keeps_the_history_a_click_away(
-    client, monday
-):
+def test_the_worklist_opens_on_the_work_to_do_and_keeps_the_history_a_click_away(client, monday):
     o = office()
     pending = received(o)
     done = _returned(o)
