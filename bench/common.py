@@ -11,15 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 DOC_HEADER = (
     "# Benchmarks\n\n"
-    "Run from the repository root with the project's virtualenv (each script re-runs itself "
-    "with it):\n\n"
-    "```\n"
-    "python3 bench/sweep.py              # deadline sweep, 1,000,000 open dossiers\n"
-    "python3 bench/generate.py --dossiers 5000000 --fresh   # load the reports data (COPY)\n"
-    "python3 bench/reports.py            # monthly report and dashboard on that data\n"
-    "```\n\n"
-    "They need the local PostgreSQL (`postgres@127.0.0.1:5432`, trust). Each benchmark compares "
-    "the application's code with hand-written SQL on the same data in the same run.\n\n"
+    "`python3 dev.py bench` runs them all (bench/run_all.py), each against hand-written SQL on "
+    "the same data in the same run. They need the local PostgreSQL (`postgres@127.0.0.1:5432`, "
+    "trust) and Redis.\n\n"
 )
 
 

@@ -5,7 +5,7 @@ dossiers, against one hand-written SQL query computing the same table, in the sa
     python3 bench/generate.py --dossiers 5000000 --fresh   # load the data first (COPY)
     python3 bench/reports.py                               # then time, 5 repeats
 
-It reads the database ``bench/generate.py`` loaded (default ``motcua_reports``; override with
+It reads the database ``bench/generate.py`` loaded (default ``motcua_province``; override with
 ``--database-url`` or BENCH_REPORTS_DATABASE_URL), picks the district with most dossiers and
 times, alternating, for the latest ended statutory month and the running one:
 
@@ -44,7 +44,7 @@ except ImportError:  # re-run with the project's virtualenv
 from common import machine, setup_django, write_section  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
-    "BENCH_REPORTS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/motcua_reports"
+    "BENCH_REPORTS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/motcua_province"
 )
 SECTION = "## Monthly report and dashboard"
 REPORT_TARGET, REPORT_RATIO, DASHBOARD_TARGET = 0.5, 1.5, 1.0

@@ -25,10 +25,10 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.RECEIVED, Status.IN_PROGRESS, Status.SUPPLEMENT_REQUESTED)
 # Statuses with a result (a decision, either way) that has not yet been handed back.
 DECIDED_STATUSES = (Status.RESOLVED, Status.REJECTED)
-# What the counter and the officers still have to do something with: awaiting intake, pending,
-# or decided and not yet handed back. The worklist opens on these (years of finished dossiers
-# stay one click away).
-TO_DO_STATUSES = (Status.SUBMITTED, *OPEN_STATUSES, *DECIDED_STATUSES)
+# The work in hand: awaiting intake or pending. The worklist opens on these, soonest due first;
+# results waiting to be handed back have their own tab, and years of finished dossiers stay
+# one click away.
+TO_DO_STATUSES = (Status.SUBMITTED, *OPEN_STATUSES)
 
 
 class Timeliness(models.TextChoices):

@@ -14,6 +14,8 @@ from reports.cells import CELL_LABELS, DRILLDOWN_CELLS, drilldown_condition, wit
 from reports.periods import CALENDAR, OFFICIAL, PeriodError, period_from_key
 
 from .choices import TO_DO_STATUSES, Channel, Status, Timeliness
+from .importers import CODE_PATTERN
+from .lookups import Words  # noqa: F401 - registers the lookup
 from .models import Dossier
 from .selectors import timeliness_condition
 
@@ -163,10 +165,15 @@ def _local_midnight(day: date) -> datetime:
 
 
 def _search(text: str) -> Q:
-    """Code, phone or the applicant's name without diacritics, each a substring, each served by
-    a trigram index on PostgreSQL. Only the columns the text could be in are searched: a text
-    without digits is no code and no phone, digits alone are no name."""
+    """Code or phone as a substring (a trigram index on PostgreSQL), or the applicant's name
+    without diacritics by its words (a full-text index: ``dossiers.lookups``). Only the columns
+    the text could be in are searched: a text without digits is no code and no phone, digits
+    alone are no name."""
     text = text.strip()
+    if CODE_PATTERN.match(text):
+        # A whole code (typed, or read off the receipt's QR code): the unique index, at once.
+        # As a substring it would be the slowest of searches, every code sharing its trigrams.
+        return Q(code=text) | Q(code=text.upper())
     condition = Q(pk__in=[])
     if any(ch.isdigit() for ch in text):
         condition |= Q(code__icontains=text)
@@ -175,5 +182,5 @@ def _search(text: str) -> Q:
             condition |= Q(applicant_phone__contains=phone)
     key = search_key(text)
     if key and not key.replace(" ", "").replace(".", "").isdigit():
-        condition |= Q(applicant_search__contains=key)
+        condition |= Q(applicant_search__words=key)  # dossiers.lookups
     return condition

@@ -100,15 +100,14 @@ def worklist(*, user: User | AnonymousUser, now: datetime | None = None) -> Quer
 
 def worklist_counts(dossiers: QuerySet[Dossier], now: datetime) -> dict[str, int | bool]:
     """The figures of the worklist's quick links over ``dossiers`` at ``now``: one query over
-    the dossiers still to do, which the indexes on (unit, status, due) find without reading
-    the history, and a count of all that stops at ``portal.paging.COUNT_CAP`` (``all_more``
-    says there are more)."""
+    the work in hand (few rows, found by the (unit, status, due) index), and two counts that
+    the index answers alone and that stop at ``portal.paging.COUNT_CAP``: results waiting to
+    be handed back, and everything (``*_more`` says there are more)."""
     in_status = {
         "submitted": Status.SUBMITTED,
         "received": Status.RECEIVED,
         "in_progress": Status.IN_PROGRESS,
         "supplement": Status.SUPPLEMENT_REQUESTED,
-        "resolved": Status.RESOLVED,
     }
     counts: dict[str, int | bool] = (
         dossiers.filter(status__in=TO_DO_STATUSES)
@@ -118,6 +117,9 @@ def worklist_counts(dossiers: QuerySet[Dossier], now: datetime) -> dict[str, int
             overdue=Count("pk", filter=timeliness_condition(Timeliness.OVERDUE, now)),
             **{key: Count("pk", filter=Q(status=value)) for key, value in in_status.items()},
         )
+    )
+    counts["resolved"], counts["resolved_more"] = capped_count(
+        dossiers.filter(status=Status.RESOLVED)
     )
     counts["all"], counts["all_more"] = capped_count(dossiers)
     return counts

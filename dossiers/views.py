@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.choices import Role
 from portal.context_processors import request_roles
-from portal.paging import CappedPaginator
+from portal.paging import CappedPaginator, UncountedPaginator
 from portal.ratelimit import client_address
 from procedures.deadline_text import describe_trace
 from procedures.selectors import procedure_deadline
@@ -119,7 +119,7 @@ def _tabs(dossiers, form, now: datetime) -> list[dict]:
                 "label": label,
                 "query": "&".join(f"{name}={value}" for name, value in params.items()),
                 "count": counts[key],
-                "more": key == "all" and counts["all_more"],
+                "more": counts.get(f"{key}_more", False),
                 "active": wanted == current,
             }
         )
@@ -147,7 +147,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
         if form.is_valid()
         else dossiers.filter(status__in=TO_DO_STATUSES).order_by("due_at", "id")
     )
-    page = CappedPaginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    searching = form.is_valid() and bool(form.cleaned_data.get("search"))
+    paginator = UncountedPaginator if searching else CappedPaginator
+    page = paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     remaining = selectors.remaining_working_time(rows, now)
     query.pop("page", None)

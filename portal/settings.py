@@ -142,6 +142,14 @@ if env("REPORTS_DATABASE_URL"):
         DATABASES["reports"]["OPTIONS"] = {"timeout": 20}
         DATABASES["reports"]["CONN_MAX_AGE"] = 0
 DATABASE_ROUTERS = ["portal.dbrouters.ReportsReplicaRouter"]
+# PostgreSQL's JIT compiles any plan estimated above ~100,000 rows of cost: on the worklist's
+# queries at province scale that took 80–90 ms to save nothing (docs/benchmarks.md). Off for
+# the portal's connections unless DATABASE_JIT=1.
+if not env_bool("DATABASE_JIT", False):
+    for _database in DATABASES.values():
+        if _database["ENGINE"].startswith("django.db.backends.postgresql"):
+            _options = _database.setdefault("OPTIONS", {})
+            _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

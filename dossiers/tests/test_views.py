@@ -97,7 +97,7 @@ def _returned(o):
     return services.return_result(dossier=dossier, by=o.counter)
 
 
-def test_the_worklist_tabs_count_in_two_queries_and_filter(client, monday):
+def test_the_worklist_tabs_count_in_three_queries_and_filter(client, monday):
     o = office()
     received(o)
     received(o)
@@ -108,8 +108,9 @@ def test_the_worklist_tabs_count_in_two_queries_and_filter(client, monday):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url("worklist"))
     counting = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
-    # The quick links (one over the work to do, one capped over all) and the page's length.
-    assert len(counting) == 3, counting
+    # The quick links (one over the work to do; capped, the results to hand back and all) and
+    # the page's length.
+    assert len(counting) == 4, counting
     tabs = {tab["key"]: tab["count"] for tab in response.context["tabs"]}
     assert tabs == {
         "todo": 4,
@@ -783,3 +784,26 @@ def test_a_download_is_for_those_who_may_see_the_dossier(client, monday):
     client.logout()
     assert client.get(link).status_code == 302
     assert not attachment.file.name.startswith(("static", "/"))
+
+
+def test_a_search_is_paged_without_counting(client, monday, monkeypatch):
+    monkeypatch.setattr("dossiers.views.PAGE_SIZE", 2)
+    o = office()
+    made = [received(o) for _ in range(3)]  # the factories' applicant: Nguyễn Văn An
+    client.force_login(o.counter)
+    first = client.get(url("worklist"), {"search": "nguyen van an"})
+    assert first.context["page"].paginator.count is None  # no COUNT for a search
+    assert len(first.context["rows"]) == 2 and first.context["page"].has_next()
+    with override("vi"):
+        shown = gettext("Dossiers %(first)s–%(last)s: search results are not counted.")
+    assert shown % {"first": 1, "last": 2} in page_of(first)
+    assert 'rel="next"' in page_of(first)
+    second = client.get(url("worklist"), {"search": "nguyen van an", "page": 2})
+    assert not second.context["page"].has_next()
+    codes = {d.code for d, _left in first.context["rows"]} | {
+        d.code for d, _left in second.context["rows"]
+    }
+    assert codes == {d.code for d in made}
+    # A whole code goes to the unique index and finds its dossier, in any case.
+    whole = client.get(url("worklist"), {"search": made[0].code.lower()})
+    assert [d.code for d, _left in whole.context["rows"]] == [made[0].code]
