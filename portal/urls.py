@@ -1,3 +1,5 @@
+import os
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -77,3 +79,9 @@ if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
     urlpatterns += staticfiles_urlpatterns()
+
+if os.environ.get("BENCH_MINIMAL_VIEW") == "1":
+    # bench/load.py compares the public lookup with the cheapest Django view on the same server.
+    from .bench_views import minimal
+
+    urlpatterns += [path("bench/minimal/", minimal)]
