@@ -1,5 +1,7 @@
 """Writes for units, staff accounts and background-process heartbeats."""
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -126,29 +128,61 @@ def _delivery_asked() -> bool:
     )
 
 
-def _ask_for_delivery() -> None:
-    """Queue a delivery run now, giving up after about ASK_FOR_DELIVERY_TIMEOUT: with the
-    broker down or hung the request must not wait (Celery's own publish retries and a silent
-    broker's socket would hold it for seconds or forever)."""
-    import logging
+_broker = threading.local()  # each web thread's connection to the broker, kept between asks
 
+
+def _broker_connection():
+    """This thread's broker connection, opened on first use with short timeouts and kept: a
+    new connection per intake cost 3–4 ms (bench/load.py)."""
     from .tasks import deliver_outbox_task
 
-    timeout = ASK_FOR_DELIVERY_TIMEOUT
-    try:
-        with deliver_outbox_task.app.connection_for_write(
+    connection = getattr(_broker, "connection", None)
+    if connection is not None and _broker.url != deliver_outbox_task.app.conf.broker_url:
+        _forget_broker_connection()  # the broker was configured anew (tests do)
+        connection = None
+    if connection is None:
+        timeout = ASK_FOR_DELIVERY_TIMEOUT
+        connection = deliver_outbox_task.app.connection_for_write(
             connect_timeout=timeout,
             transport_options={
                 "socket_timeout": timeout,
                 "socket_connect_timeout": timeout,
                 "max_retries": 0,
             },
-        ) as connection:
-            deliver_outbox_task.apply_async(connection=connection, retry=False)
-    except Exception:  # the broker is down: the beat's periodic run will deliver it
-        logging.getLogger(__name__).warning(
-            "Broker unavailable; the outbox will be delivered later", exc_info=True
         )
+        _broker.connection, _broker.url = connection, deliver_outbox_task.app.conf.broker_url
+    return connection
+
+
+def _forget_broker_connection() -> None:
+    connection = _broker.__dict__.pop("connection", None)
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            connection.release()
+
+
+def _ask_for_delivery() -> None:
+    """Queue a delivery run now, giving up after about ASK_FOR_DELIVERY_TIMEOUT: with the
+    broker down or hung the request must not wait (Celery's own publish retries and a silent
+    broker's socket would hold it for seconds or forever). A kept connection that fails (the
+    broker restarted) is replaced once by a new one."""
+    import logging
+
+    from .tasks import deliver_outbox_task
+
+    for attempt in (1, 2):
+        kept = getattr(_broker, "connection", None) is not None
+        try:
+            deliver_outbox_task.apply_async(connection=_broker_connection(), retry=False)
+            return
+        except Exception:  # the broker is down: the beat's periodic run will deliver it
+            _forget_broker_connection()
+            if kept and attempt == 1:
+                continue  # the kept connection was stale: try once with a new one
+            logging.getLogger(__name__).warning(
+                "Broker unavailable; the outbox will be delivered later", exc_info=True
+            )
+            return
 
 
 @dataclass

@@ -16,8 +16,7 @@ from functools import partial
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,9 +55,16 @@ def next_code(*, unit: Unit, at: datetime) -> str:
     no duplicates).
     """
     day = timezone.localdate(at)
-    DayCounter.objects.bulk_create([DayCounter(unit=unit, day=day, last=0)], ignore_conflicts=True)
-    DayCounter.objects.filter(unit=unit, day=day).update(last=F("last") + 1)
-    number = DayCounter.objects.filter(unit=unit, day=day).values_list("last", flat=True).get()
+    # One statement (PostgreSQL, and SQLite since 3.35): create the day's counter at 1 or add
+    # one, locking its row until the transaction ends, and read the number back.
+    table = connection.ops.quote_name(DayCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (unit_id, day, last) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (unit_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [unit.pk, day],
+        )
+        (number,) = cursor.fetchone()
     return format_code(unit, day, number)
 
 
@@ -135,6 +141,9 @@ def _once(*, key: str, by: User, online: bool, create: Callable[[], Dossier]) ->
         return existing
 
 
+_RELATIONS = ("procedure", "unit", "applicant_user", "received_by", "assigned_to")
+
+
 def _new_dossier(
     *,
     procedure: Procedure,
@@ -171,9 +180,14 @@ def _new_dossier(
         raise ValidationError(
             {"postal_tracking_no": _("A postal dossier needs its postal tracking number.")}
         )
-    # The key's uniqueness is the database's to enforce (``_once``): checked here too, a
-    # twin committing in between would give a validation error instead of the first dossier.
-    dossier.full_clean(exclude=["code", "submission_key"])
+    # The fields' own rules (ID number, phone, lengths). Not the relations, which are objects
+    # in hand (checking them is a query each), nor the unique constraints, which the database
+    # enforces: the key's, at the same instant, is ``_once``'s to turn into the first dossier.
+    dossier.full_clean(
+        exclude=["code", "submission_key", *_RELATIONS],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     dossier.code = next_code(unit=unit, at=at)
     dossier.save()
     return dossier
