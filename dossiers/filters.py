@@ -166,9 +166,9 @@ def _local_midnight(day: date) -> datetime:
 
 def _search(text: str) -> Q:
     """Code or phone as a substring (a trigram index on PostgreSQL), or the applicant's name
-    without diacritics by its words (a full-text index: ``dossiers.lookups``). Only the columns
-    the text could be in are searched: a text without digits is no code and no phone, digits
-    alone are no name."""
+    without diacritics: several words as the name's beginning, one word anywhere in it (a
+    full-text index: ``dossiers.lookups``). Only the columns the text could be in are searched:
+    a text without digits is no code and no phone, digits alone are no name."""
     text = text.strip()
     if CODE_PATTERN.match(text):
         # A whole code (typed, or read off the receipt's QR code): the unique index, at once.
@@ -182,5 +182,10 @@ def _search(text: str) -> Q:
             condition |= Q(applicant_phone__contains=phone)
     key = search_key(text)
     if key and not key.replace(" ", "").replace(".", "").isdigit():
-        condition |= Q(applicant_search__words=key)  # dossiers.lookups
+        if " " in key:
+            # Several words: a name as written, from the surname on ("dinh kim h…"): the
+            # beginning of the search key, which a B-tree finds at once (migration 0012).
+            condition |= Q(applicant_search__startswith=key)
+        else:
+            condition |= Q(applicant_search__words=key)  # one word, anywhere in the name
     return condition
