@@ -50,9 +50,9 @@ INDEXES = {
     "status_due": "(status, due_at)",
     "unit_ended": "(unit_id, COALESCE(resolved_at, closed_at))",
     "code": "(code)",
-    "name_trgm": "USING gin (applicant_search gin_trgm_ops)",
+    "name_prefix": "(applicant_search varchar_pattern_ops)",
 }
-TO_DO = "('submitted', 'received', 'in_progress', 'supplement_requested', 'resolved', 'rejected')"
+TO_DO = "('submitted', 'received', 'in_progress', 'supplement_requested')"
 OPEN = "('received', 'in_progress', 'supplement_requested')"
 
 QUERIES = {
@@ -67,7 +67,7 @@ QUERIES = {
           AND received_at >= %(month)s AND received_at < %(month_end)s
         ORDER BY received_at DESC, id DESC LIMIT 25""",
     "search: full name": """
-        SELECT id FROM {t} WHERE unit_id = ANY(%(units)s) AND applicant_search LIKE %(name)s
+        SELECT id FROM {t} WHERE unit_id = ANY(%(units)s) AND applicant_search::text LIKE %(name)s
         ORDER BY received_at DESC, id DESC LIMIT 25""",
     "report: a month's cells by unit": """
         SELECT unit_id,
@@ -150,7 +150,7 @@ def samples(cur) -> dict:
     return {
         "units": units,
         "code": code,
-        "name": f"%{name.strip()}%",
+        "name": f"{name.strip()}%",  # a full name: the beginning of the search key
         "now": now,
         "month": month - timedelta(hours=7),
         "month_end": month_end - timedelta(hours=7),

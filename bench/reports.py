@@ -183,18 +183,13 @@ def data_summary(district) -> dict:
 
 
 def manager_client(district):
-    from django.contrib.auth import get_user_model
     from django.test import Client
 
     from portal.choices import Role
     from portal.services import add_staff
 
-    User = get_user_model()
-    user = User.objects.filter(username=MANAGER).first()
-    if user is None:
-        user, _created = add_staff(
-            username=MANAGER, unit=district, role=Role.MANAGER, password="Bench@2026-reports"
-        )
+    # Always: the account may exist from another run or benchmark, without this district.
+    user, _created = add_staff(username=MANAGER, unit=district, role=Role.MANAGER)
     client = Client()  # host "testserver", which setup_test_environment() allows
     client.force_login(user)
     return client

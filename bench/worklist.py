@@ -337,16 +337,12 @@ def page_codes(response, scenario: Scenario) -> list[str]:
 
 
 def staff_client(username: str, unit, role):
-    from django.contrib.auth import get_user_model
     from django.test import Client
 
     from portal.services import add_staff
 
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        user, _created = add_staff(
-            username=username, unit=unit, role=role, password="Bench@2026-worklist"
-        )
+    # Always: the account may exist from an earlier run, without this unit (add_staff adds it).
+    user, _created = add_staff(username=username, unit=unit, role=role)
     client = Client()
     client.force_login(user)
     return client
@@ -394,9 +390,9 @@ def main() -> None:
     )
     province_ids = list(Unit.objects.values_list("pk", flat=True))
     clients = {
-        "district": staff_client("bench.chuyenvien", district, Role.PROCESSING_OFFICER),
-        "manager": staff_client("bench.lanhdao", district, Role.MANAGER),
-        "province": staff_client("bench.tinh", province, Role.MANAGER),
+        "district": staff_client("bench.worklist.chuyenvien", district, Role.PROCESSING_OFFICER),
+        "manager": staff_client("bench.worklist.lanhdao", district, Role.MANAGER),
+        "province": staff_client("bench.worklist.tinh", province, Role.MANAGER),
     }
     units = {"district": district_ids, "manager": district_ids, "province": province_ids}
     paths = {"district": district.path, "manager": district.path, "province": province.path}
