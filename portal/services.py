@@ -14,6 +14,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu import Connection
 
 from .choices import MessageChannel, MessageStatus, Role
 from .models import Heartbeat, Membership, OutboxMessage, Unit
@@ -131,7 +132,7 @@ def _delivery_asked() -> bool:
 _broker = threading.local()  # each web thread's connection to the broker, kept between asks
 
 
-def _broker_connection():
+def _broker_connection() -> Connection:
     """This thread's broker connection, opened on first use with short timeouts and kept: a
     new connection per intake cost 3–4 ms (bench/load.py)."""
     from .tasks import deliver_outbox_task

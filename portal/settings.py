@@ -323,6 +323,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Reports: closed periods ended within this many months are recounted on every view to list
+# their corrections; older ones on request (their snapshot is read at once).
+REPORT_LIVE_CORRECTIONS_MONTHS = int(env("REPORT_LIVE_CORRECTIONS_MONTHS", "3"))
+
 # Public lookup: requests per client per 10 minutes.
 LOOKUP_RATE_LIMIT = int(env("LOOKUP_RATE_LIMIT", "30"))
 

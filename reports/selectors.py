@@ -245,6 +245,8 @@ class Report:
     subtotal_label: str = ""
     snapshot: ReportSnapshot | None = None
     corrections: list[Correction] = field(default_factory=list)
+    # False when a closed period was read from its snapshot alone (no live recount).
+    corrections_checked: bool = True
 
     @property
     def indicators(self) -> dict[str, float | None]:
@@ -414,6 +416,7 @@ def monthly_statistics(
         subtotal_label=_subtotal_label(unit, units),
         snapshot=snapshot,
         corrections=changed,
+        corrections_checked=live is not None,
     )
 
 

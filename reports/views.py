@@ -8,8 +8,10 @@ and says so.
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -49,7 +51,7 @@ from .exports import (
     signature_roles,
 )
 from .forms import ReportForm, default_period
-from .periods import BASES, OFFICIAL
+from .periods import BASES, OFFICIAL, Period
 from .selectors import GROUP_BY_UNIT, Report, monthly_statistics, report_units
 
 EXPORT_FORMATS = ("xlsx", "csv")
@@ -239,7 +241,19 @@ def _answer(request: HttpRequest) -> tuple[ReportForm | None, Report | None, Htt
         status = 403 if form.outside_unit() else 400
         return form, None, render(request, "reports/monthly.html", {"form": form}, status=status)
     unit, period, group_by = form.report_args()
-    return form, monthly_statistics(unit=unit, period=period, group_by=group_by), None
+    check = request.GET.get("corrections") == "1" or recently_closed(period)
+    report = monthly_statistics(unit=unit, period=period, group_by=group_by, corrections=check)
+    return form, report, None
+
+
+def recently_closed(period: Period, today: date | None = None) -> bool:
+    """Whether a closed period is recent enough to recount live on every view, to list its
+    corrections (REPORT_LIVE_CORRECTIONS_MONTHS). Older ones show their frozen figures at once
+    (a snapshot read: milliseconds) and recount when asked: a recount of a month a year back
+    reads a district's year of dossiers (600–700 ms at ten million, docs/benchmarks.md)."""
+    today = today or timezone.localdate()
+    months = settings.REPORT_LIVE_CORRECTIONS_MONTHS
+    return (today.year - period.end.year) * 12 + today.month - period.end.month <= months
 
 
 def _sheet_context(report: Report, *, split: bool, links: bool) -> dict:
@@ -277,6 +291,7 @@ def _page(
             "list_url": f"{reverse('dossiers:worklist')}?{urlencode({'within': report.unit.code})}",
             "error": error,
             "running": report.period.end >= timezone.localdate(),
+            "check_query": report_query(report, corrections="1"),
         },
         status=status,
     )

@@ -25,7 +25,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from django.db import connection
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -375,6 +377,43 @@ def test_a_closed_period_says_so_and_lists_the_corrections(client, world, manage
     page = response.content.decode()
     assert "Corrections since the closing" in page
     assert "Received in person" in page
+
+
+def test_a_period_closed_long_ago_is_recounted_only_when_asked(
+    client, world, manager, settings, time_machine
+):
+    close_period(period=OCTOBER, now=at(2026, 10, 17, 0, 30))
+    a01 = world.communes[0]
+    bulk_dossiers(
+        [
+            dossier_row(
+                unit=a01,
+                procedure=world.online_procedure,
+                channel=Channel.IN_PERSON,
+                received_at=at(2026, 10, 10, 9),
+                due_at=at(2026, 10, 24, 9),
+                now=NOW,
+            )
+        ]
+    )
+    settings.REPORT_LIVE_CORRECTIONS_MONTHS = 0  # October ended more than 0 months ago
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as read:
+        response = october(client, lang="en")
+    assert figures(response) == EXPECTED  # the frozen figures, at once
+    assert response.context["corrections"] == []
+    page = response.content.decode()
+    assert "Check for figures changed since the closing" in page
+    assert "corrections=1" in page
+    assert "No figure has changed since the closing." not in page  # not claimed: not checked
+    asked = october(client, lang="en", corrections="1")
+    assert figures(asked) == EXPECTED
+    assert (a01.name, "Received in person", 2, 3) in {
+        (c["row"], c["figure"], c["frozen"], c["live"]) for c in asked.context["corrections"]
+    }
+    with CaptureQueriesContext(connection) as recounted:
+        october(client, lang="en", corrections="1")
+    assert len(read) < len(recounted)  # the snapshot alone, without the live recount
 
 
 def test_a_running_period_says_when_its_figures_were_taken(client, world, manager):
