@@ -17,6 +17,19 @@ DOC_HEADER = (
 )
 
 
+def in_virtualenv(script: str) -> None:
+    """Re-run ``script`` with the project's virtualenv when this Python lacks Django (a bench
+    script started as ``python3 bench/….py``); standard library only, so it can run first."""
+    try:
+        import django  # noqa: F401
+    except ImportError:
+        venv_python = ROOT / ".venv" / "bin" / "python"
+        here = Path(sys.prefix).resolve()
+        if venv_python.exists() and here != venv_python.parent.parent.resolve():
+            os.execv(str(venv_python), [str(venv_python), script, *sys.argv[1:]])
+        raise
+
+
 def prepare_database(url: str, *, fresh: bool) -> None:
     """Create the database if missing; with ``fresh``, drop it first."""
     from urllib.parse import urlparse

@@ -72,14 +72,10 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 
-try:
-    import django  # noqa: F401
-except ImportError:  # re-run with the project's virtualenv
-    if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise
+from common import in_virtualenv  # noqa: E402 - standard library only
+
+in_virtualenv(__file__)
 
 from common import machine, prepare_database, setup_django, write_section  # noqa: E402
 
@@ -519,7 +515,7 @@ def collectstatic(url: str, work: Path) -> None:
     """The manifest the pages' {% static %} needs with DEBUG=0 (as the image builds it)."""
     env = Server(url=url, workers=1, threads=1, redis="memory://", work=work).env
     subprocess.run(
-        [str(VENV_PYTHON), "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
         env=env,
         check=True,

@@ -25,14 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 
-try:
-    import psycopg2  # noqa: F401
-except ImportError:  # re-run with the project's virtualenv
-    if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise
+from common import in_virtualenv  # noqa: E402 - standard library only
+
+in_virtualenv(__file__)
 
 from common import machine, setup_django, write_section  # noqa: E402
 

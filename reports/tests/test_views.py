@@ -344,6 +344,22 @@ def test_the_drilldown_url_carries_the_period_and_basis():
 # --- Closed periods ----------------------------------------------------------------------------
 
 
+def _import_late(world, unit) -> None:
+    """A dossier of 10/10 imported after October was closed."""
+    bulk_dossiers(
+        [
+            dossier_row(
+                unit=unit,
+                procedure=world.online_procedure,
+                channel=Channel.IN_PERSON,
+                received_at=at(2026, 10, 10, 9),
+                due_at=at(2026, 10, 24, 9),
+                now=NOW,
+            )
+        ]
+    )
+
+
 def test_a_closed_period_says_so_and_lists_the_corrections(client, world, manager):
     close_period(period=OCTOBER, now=at(2026, 10, 17, 0, 30))
     client.force_login(manager)
@@ -355,18 +371,7 @@ def test_a_closed_period_says_so_and_lists_the_corrections(client, world, manage
 
     # A dossier of 10/10 imported late: the frozen figures stay, the difference is listed.
     a01 = world.communes[0]
-    bulk_dossiers(
-        [
-            dossier_row(
-                unit=a01,
-                procedure=world.online_procedure,
-                channel=Channel.IN_PERSON,
-                received_at=at(2026, 10, 10, 9),
-                due_at=at(2026, 10, 24, 9),
-                now=NOW,
-            )
-        ]
-    )
+    _import_late(world, a01)
     response = october(client, lang="en")
     assert figures(response) == EXPECTED  # frozen
     corrections = response.context["corrections"]
@@ -384,18 +389,7 @@ def test_a_period_closed_long_ago_is_recounted_only_when_asked(
 ):
     close_period(period=OCTOBER, now=at(2026, 10, 17, 0, 30))
     a01 = world.communes[0]
-    bulk_dossiers(
-        [
-            dossier_row(
-                unit=a01,
-                procedure=world.online_procedure,
-                channel=Channel.IN_PERSON,
-                received_at=at(2026, 10, 10, 9),
-                due_at=at(2026, 10, 24, 9),
-                now=NOW,
-            )
-        ]
-    )
+    _import_late(world, a01)
     settings.REPORT_LIVE_CORRECTIONS_MONTHS = 0  # October ended more than 0 months ago
     client.force_login(manager)
     with CaptureQueriesContext(connection) as read:
