@@ -182,17 +182,23 @@ def celery(*args: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Po
         try:
             yield proc
         finally:
-            for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            stop_group(proc)
             proc.wait(timeout=10)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """Stop a process started with ``start_new_session=True`` and everything it started:
+    SIGTERM, then SIGKILL if it has not ended within its grace time."""
+    for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _worker_args() -> list[str]:

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -44,7 +42,7 @@ from dossiers.tests.factories import APPLICANT, office
 from portal.choices import MessageChannel, MessageStatus
 from portal.models import OutboxMessage
 from tests import test_celery_worker as recipe
-from tests.test_celery_worker import ROOT, _logs, _worker_args, celery
+from tests.test_celery_worker import ROOT, _logs, _worker_args, celery, stop_group
 
 celery_env = recipe.celery_env
 worker_database = recipe.worker_database
@@ -106,16 +104,7 @@ def _server(port: int, *, env: dict[str, str], log: Path) -> Iterator[str]:
                 time.sleep(0.3)
             yield url
         finally:
-            for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            stop_group(proc)
 
 
 def _wait_ready(*logs: Path) -> None:
