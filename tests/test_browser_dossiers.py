@@ -299,6 +299,13 @@ def test_the_worklist_and_the_dossier_page_fit_a_phone(new_page, live_server, o)
 
     on_screen(page.get_by_role("main").get_by_role("link", name="Tiếp nhận hồ sơ"))
     on_screen(page.get_by_role("button", name="Tìm kiếm"))
+    # The page opens on the work in hand; results to hand back have their own quick link.
+    expect(page.get_by_role("link", name=dossier.code)).to_have_count(0)
+    results = page.get_by_role("navigation", name="Lọc nhanh").get_by_role(
+        "link", name="Đã có kết quả"
+    )
+    on_screen(results)
+    results.click()
     on_screen(page.get_by_role("link", name=dossier.code))
     no_sideways_scrolling()
 
