@@ -147,6 +147,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
         if form.is_valid()
         else dossiers.filter(status__in=TO_DO_STATUSES).order_by("due_at", "id")
     )
+    if form.is_valid() and not form.cleaned_data.get("sort"):
+        query["sort"] = form.default_sort()  # the select shows the order the list is in
     searching = form.is_valid() and bool(form.cleaned_data.get("search"))
     paginator = UncountedPaginator if searching else CappedPaginator
     page = paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -793,6 +793,8 @@ def test_a_search_is_paged_without_counting(client, monday, monkeypatch):
     client.force_login(o.counter)
     first = client.get(url("worklist"), {"search": "nguyen van an"})
     assert first.context["page"].paginator.count is None  # no COUNT for a search
+    # The sort select shows the order the results are in: newest first.
+    assert '<option value="-received" selected>' in page_of(first)
     assert len(first.context["rows"]) == 2 and first.context["page"].has_next()
     with override("vi"):
         shown = gettext("Dossiers %(first)s–%(last)s: search results are not counted.")
