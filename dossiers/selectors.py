@@ -5,7 +5,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 
 from portal.choices import Role
@@ -36,9 +46,21 @@ def dossier_detail(*, user: User | AnonymousUser, code: str) -> Dossier:
         .select_related(
             "procedure", "procedure__field", "unit", "received_by", "assigned_to", "applicant_user"
         )
-        .prefetch_related("documents", "attachments", "pauses", "events__by")
+        .prefetch_related(*DETAIL_RELATIONS)
         .get(code=code)
     )
+
+
+DETAIL_RELATIONS = ("documents", "attachments", "pauses", "events__by")
+
+
+def dossier_detail_in_hand(dossier: Dossier) -> Dossier:
+    """``dossier``, just written by a service for the user in front of it, with what its
+    detail shows, without reading it again: its relations are fetched onto it (what
+    ``dossier_detail`` would select, the intake's answer saves a query and the visibility
+    check of a dossier its requester has just made)."""
+    prefetch_related_objects([dossier], "procedure__field", *DETAIL_RELATIONS)
+    return dossier
 
 
 def with_current_timeliness(dossiers: QuerySet[Dossier], now: datetime) -> QuerySet[Dossier]:

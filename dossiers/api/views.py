@@ -28,7 +28,7 @@ from ..choices import Action, Channel
 from ..filters import DossierFilterForm
 from ..importers import DossierFileError, parse_csv
 from ..models import Dossier, DossierAccess
-from ..selectors import dossier_detail, visible_dossiers, worklist
+from ..selectors import dossier_detail, dossier_detail_in_hand, visible_dossiers, worklist
 from ..services.access_log import record_access
 from .serializers import (
     ACTION_SERIALIZERS,
@@ -197,7 +197,10 @@ class DossierListCreateView(generics.ListAPIView):
                 )
         except DjangoValidationError as exc:
             raise exceptions.ValidationError(_request_fields(exc)) from None
-        return Response(_detail(request, dossier.code), status=status.HTTP_201_CREATED)
+        detail = DossierDetailSerializer(
+            dossier_detail_in_hand(dossier), context={"request": request}
+        )
+        return Response(detail.data, status=status.HTTP_201_CREATED)
 
 
 class DossierDetailView(APIView):

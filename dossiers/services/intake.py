@@ -157,7 +157,11 @@ def _new_dossier(
     applicant_user: User | None = None,
     received_by: User | None = None,
     submission_key: str = "",
+    clock_from: datetime | None = None,
+    digitized_intake: bool = False,
 ) -> Dossier:
+    """The dossier checked, numbered and inserted once; with ``clock_from`` (a receipt at
+    the counter) its legal clock starts at that moment, before the insert."""
     _check_intake(procedure=procedure, unit=unit, channel=channel)
     dossier = Dossier(
         procedure=procedure,
@@ -175,7 +179,10 @@ def _new_dossier(
         submission_key=submission_key,
         note=note.strip(),
         status=status,
+        digitized_intake=digitized_intake,
     )
+    if clock_from is not None:
+        _start_clock(dossier, at=clock_from)
     if channel == Channel.POSTAL and not dossier.postal_tracking_no:
         raise ValidationError(
             {"postal_tracking_no": _("A postal dossier needs its postal tracking number.")}
@@ -309,11 +316,10 @@ def _receive_dossier(
         note=note,
         received_by=by,
         submission_key=submission_key,
+        clock_from=at,
+        digitized_intake=digitized_intake,
     )
     _checklist(dossier, documents, require_all=True)
-    _start_clock(dossier, at=at)
-    dossier.digitized_intake = digitized_intake
-    dossier.save()
     _record(
         dossier,
         action=Action.RECEIVE,
