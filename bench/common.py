@@ -94,6 +94,21 @@ def machine() -> dict:
     }
 
 
+def machine_line(m: dict) -> str:
+    """The **Machine:** line of a section, from :func:`machine`."""
+    return (
+        f"**Machine:** {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, PostgreSQL "
+        f"{m['pg']} (shared_buffers {m['shared_buffers']}, work_mem {m['work_mem']}), Python "
+        f"{m['python']}, client and server on the same machine."
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0–1) of ``values``, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 def write_section(section: str, lines: list[str]) -> None:
     """Replace (or append) the ``section`` of docs/benchmarks.md with ``lines``; the hand-written
     analysis sections around it stay."""

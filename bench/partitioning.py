@@ -30,7 +30,7 @@ from common import in_virtualenv  # noqa: E402 - standard library only
 
 in_virtualenv(__file__)
 
-from common import machine, setup_django, write_section  # noqa: E402
+from common import machine, machine_line, percentile, setup_django, write_section  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
     "BENCH_PROVINCE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/motcua_province"
@@ -160,11 +160,6 @@ def timed(cur, sql: str, params: dict) -> float:
     return time.perf_counter() - started
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     args = parse_args()
     setup_django(args.database_url)
@@ -218,8 +213,7 @@ def write_doc(args, m, total, partitions, build, results) -> None:
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
         f"`python3 bench/partitioning.py --repeat {args.repeat}`.",
         "",
-        f"**Machine:** {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, PostgreSQL "
-        f"{m['pg']} (shared_buffers {m['shared_buffers']}, work_mem {m['work_mem']}).",
+        machine_line(m),
         "",
         f"**Method:** the {total:,} loaded dossiers copied into a table partitioned by "
         f"`received_at` ({partitions} partitions: one a year and a default one for dossiers "
@@ -234,8 +228,8 @@ def write_doc(args, m, total, partitions, build, results) -> None:
     for name, runs in results:
         a, b = statistics.median(runs["plain"]), statistics.median(runs["parted"])
         lines.append(
-            f"| {name} | {ms(a)} | {ms(pct(runs['plain'], 0.95))} | {ms(b)} | "
-            f"{ms(pct(runs['parted'], 0.95))} | {b / a:.2f}× |"
+            f"| {name} | {ms(a)} | {ms(percentile(runs['plain'], 0.95))} | {ms(b)} | "
+            f"{ms(percentile(runs['parted'], 0.95))} | {b / a:.2f}× |"
         )
     lines.append("")
     write_section(SECTION, lines)

@@ -37,7 +37,7 @@ from common import in_virtualenv  # noqa: E402 - standard library only
 
 in_virtualenv(__file__)
 
-from common import machine, setup_django, write_section  # noqa: E402
+from common import machine, machine_line, setup_django, write_section  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
     "BENCH_REPORTS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/motcua_province"
@@ -276,9 +276,7 @@ def write_doc(args, m, data, district, results, closing) -> None:
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
         f"`python3 bench/reports.py --repeat {args.repeat}`.",
         "",
-        f"**Machine:** {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, PostgreSQL "
-        f"{m['pg']} (shared_buffers {m['shared_buffers']}, work_mem {m['work_mem']}), Python "
-        f"{m['python']}, client and server on the same machine.",
+        machine_line(m),
         "",
         f"**Data:** {data['total']:,} dossiers ({data['size']} with indexes) in {data['units']} "
         f"units, received {data['first']:%d/%m/%Y} – {data['last']:%d/%m/%Y} (loaded by "

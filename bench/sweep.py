@@ -35,7 +35,7 @@ from common import in_virtualenv  # noqa: E402 - standard library only
 
 in_virtualenv(__file__)
 
-from common import create_database, machine, setup_django, write_section  # noqa: E402
+from common import create_database, machine, machine_line, setup_django, write_section  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/motcua_bench"
 
@@ -450,8 +450,7 @@ def main_existing(args) -> None:
             f"`python3 bench/sweep.py --existing <province database> --ahead-hours "
             f"{args.ahead_hours:g} --repeat {args.repeat}`.",
             "",
-            f"**Machine:** {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, PostgreSQL "
-            f"{m['pg']} (shared_buffers {m['shared_buffers']}, work_mem {m['work_mem']}).",
+            machine_line(m),
             "",
             f"**Data:** the province loaded by `bench/generate.py` ({data['total']:,} dossiers, "
             f"table {data['table_size']}); swept as if the worker woke {args.ahead_hours:g} h "

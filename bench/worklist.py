@@ -40,7 +40,7 @@ from common import in_virtualenv  # noqa: E402 - standard library only
 
 in_virtualenv(__file__)
 
-from common import machine, setup_django, write_section  # noqa: E402
+from common import machine, machine_line, percentile, setup_django, write_section  # noqa: E402
 
 DEFAULT_URL = os.environ.get(
     "BENCH_PROVINCE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/motcua_province"
@@ -344,11 +344,6 @@ def staff_client(username: str, unit, role):
     return client
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain http
@@ -426,8 +421,8 @@ def main() -> None:
                 runs["page"].append(t2 - t1)
             results.append((scenario, len(expected), runs))
             print(
-                f"{scenario.name:40} raw p95 {pct(runs['raw'], 0.95) * 1000:6.1f} ms   "
-                f"page p95 {pct(runs['page'], 0.95) * 1000:6.1f} ms",
+                f"{scenario.name:40} raw p95 {percentile(runs['raw'], 0.95) * 1000:6.1f} ms   "
+                f"page p95 {percentile(runs['page'], 0.95) * 1000:6.1f} ms",
                 flush=True,
             )
         cur.execute("SELECT count(*) FROM dossiers_dossier")
@@ -439,8 +434,8 @@ def main() -> None:
     failed = [
         s.name
         for s, _n, runs in results
-        if pct(runs["page"], 0.95) > PAGE_TARGET
-        or pct(runs["page"], 0.95) > RATIO_TARGET * pct(runs["raw"], 0.95)
+        if percentile(runs["page"], 0.95) > PAGE_TARGET
+        or percentile(runs["page"], 0.95) > RATIO_TARGET * percentile(runs["raw"], 0.95)
     ]
     if not args.no_write:
         data = {
@@ -467,9 +462,7 @@ def write_doc(args, m, data, samples, results) -> None:
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
         f"`python3 bench/worklist.py --repeat {args.repeat}`.",
         "",
-        f"**Machine:** {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, PostgreSQL "
-        f"{m['pg']} (shared_buffers {m['shared_buffers']}, work_mem {m['work_mem']}), Python "
-        f"{m['python']}, client and server on the same machine.",
+        machine_line(m),
         "",
         f"**Data:** {data['total']:,} dossiers and {data['events']:,} events "
         f"(dossier table {data['size']} with indexes), loaded by `bench/generate.py --events`; "
@@ -493,7 +486,7 @@ def write_doc(args, m, data, samples, results) -> None:
         "|---|---:|---:|---:|---:|---:|:-:|:-:|",
     ]
     for scenario, n, runs in results:
-        raw95, page95 = pct(runs["raw"], 0.95), pct(runs["page"], 0.95)
+        raw95, page95 = percentile(runs["raw"], 0.95), percentile(runs["page"], 0.95)
         lines.append(
             f"| {scenario.name} | {n} | {ms(statistics.median(runs['raw']))} | {ms(raw95)} | "
             f"{ms(statistics.median(runs['page']))} | {ms(page95)} | "
