@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal.choices import Role
-from portal.models import Membership, Unit
-from portal.selectors import unit_ancestors, visible_units
+from portal.models import Unit
+from portal.selectors import unit_ancestors, user_memberships, visible_units
 from portal.text import search_patterns
 from portal.validators import clean_citizen_id, phone_validator
 from procedures.models import Field, Procedure
@@ -64,11 +64,7 @@ def intake_units(user: User | AnonymousUser) -> QuerySet[Unit]:
         return Unit.objects.none()
     units = Unit.objects.all()
     if not user.is_superuser:
-        paths = list(
-            Membership.objects.filter(user=user, role=Role.COUNTER_OFFICER).values_list(
-                "unit__path", flat=True
-            )
-        )
+        paths = [m.unit.path for m in user_memberships(user) if m.role == Role.COUNTER_OFFICER]
         if not paths:
             return Unit.objects.none()
         condition = Q()

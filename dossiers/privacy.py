@@ -11,19 +11,17 @@ The one rule, applied by every page, export and API answer that shows the number
   enough to tell two applicants apart on the telephone, and tells nothing of the first six
   digits (province of birth registration, sex and century, year of birth).
 
-Roles are read once per reader (one query, none for a reader who holds neither role anywhere),
-so a list of any length costs no more.
+Roles are read once per reader (``portal.selectors.user_memberships``), so a list of any
+length costs no more.
 """
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from portal.choices import Role
-from portal.context_processors import request_roles
-from portal.models import Membership
+from portal.selectors import user_memberships
 
 from .models import Dossier
 
@@ -54,21 +52,12 @@ class IdNumberPolicy:
     unit_paths: tuple[str, ...]
 
     @classmethod
-    def for_user(
-        cls, user: User | AnonymousUser, roles: Collection[str] | None = None
-    ) -> "IdNumberPolicy":
-        """``roles``, the roles the user holds anywhere when the caller knows them already,
-        spare the query for those who hold neither of the two roles anywhere."""
+    def for_user(cls, user: User | AnonymousUser) -> "IdNumberPolicy":
+        """The policy of ``user``, from their memberships (read once per user object)."""
         if not user.is_authenticated:
             return cls(user_id=None, unit_paths=())
-        if roles is not None and not FULL_ID_ROLES.intersection(roles):
-            return cls(user_id=user.pk, unit_paths=())
-        paths = (
-            Membership.objects.filter(user=user, role__in=FULL_ID_ROLES)
-            .values_list("unit__path", flat=True)
-            .distinct()
-        )
-        return cls(user_id=user.pk, unit_paths=tuple(paths))
+        paths = {m.unit.path for m in user_memberships(user) if m.role in FULL_ID_ROLES}
+        return cls(user_id=user.pk, unit_paths=tuple(sorted(paths)))
 
     def allows(self, dossier: Dossier) -> bool:
         """True when the reader sees this dossier's ID number in full. Reads ``dossier.unit``:
@@ -92,7 +81,7 @@ def id_number_policy(request: HttpRequest) -> IdNumberPolicy:
     """The policy of the request's user, built once per request however many dossiers ask."""
     policy = getattr(request, "_id_number_policy", None)
     if policy is None:
-        policy = IdNumberPolicy.for_user(request.user, roles=request_roles(request))
+        policy = IdNumberPolicy.for_user(request.user)
         request._id_number_policy = policy  # type: ignore[attr-defined]
     return policy
 

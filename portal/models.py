@@ -1,4 +1,5 @@
 from datetime import time
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -112,6 +113,10 @@ class Unit(models.Model):
         return None
 
 
+# Where ``portal.selectors.user_memberships`` keeps a user object's memberships once read.
+MEMBERSHIPS_HELD = "_portal_memberships"
+
+
 class Membership(models.Model):
     """A staff member's role at a unit. A citizen is a user with no membership."""
 
@@ -136,6 +141,22 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} — {self.unit}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        self._forget_held()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        result = super().delete(*args, **kwargs)
+        self._forget_held()
+        return result
+
+    def _forget_held(self) -> None:
+        """The user object this membership was saved or deleted with answers the next question
+        about its roles from the database, not from what it read before."""
+        user = self._state.fields_cache.get("user")
+        if user is not None and getattr(user, MEMBERSHIPS_HELD, None) is not None:
+            setattr(user, MEMBERSHIPS_HELD, None)
 
 
 class Heartbeat(models.Model):

@@ -4,12 +4,38 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from .choices import Role
-from .models import Membership, Unit
+from .models import MEMBERSHIPS_HELD, Membership, Unit
 
 
 def unit_subtree(unit: Unit) -> QuerySet[Unit]:
     """The unit and every unit below it."""
     return Unit.objects.filter(path__startswith=unit.path)
+
+
+def user_memberships(user: User | AnonymousUser) -> tuple[Membership, ...]:
+    """The user's memberships with their units, read once per user object.
+
+    Every question about a user's roles and units (may they see this unit, act on this
+    dossier, see this ID number) is answered from this one read, as Django keeps a user's
+    permissions on the object (``ModelBackend``'s ``_perm_cache``): a request's user is read
+    anew by each request, so a request pays one query however many checks it makes. Saving or
+    deleting a membership with the user object in hand forgets what that object read; code
+    that changes memberships otherwise (a bulk update) and asks again through the same object
+    calls ``forget_memberships``.
+    """
+    if not user.is_authenticated:
+        return ()
+    held = getattr(user, MEMBERSHIPS_HELD, None)
+    if held is None:
+        held = tuple(Membership.objects.filter(user=user).select_related("unit"))
+        setattr(user, MEMBERSHIPS_HELD, held)
+    return held
+
+
+def forget_memberships(user: User | AnonymousUser) -> None:
+    """Make the next question about ``user``'s memberships read them again."""
+    if getattr(user, MEMBERSHIPS_HELD, None) is not None:
+        setattr(user, MEMBERSHIPS_HELD, None)
 
 
 def visible_units(user: User | AnonymousUser) -> QuerySet[Unit]:
@@ -21,9 +47,7 @@ def visible_units(user: User | AnonymousUser) -> QuerySet[Unit]:
         return Unit.objects.none()
     if user.is_superuser:
         return Unit.objects.all()
-    paths = list(
-        Membership.objects.filter(user=user).values_list("unit__path", flat=True).distinct()
-    )
+    paths = sorted({m.unit.path for m in user_memberships(user)})
     if not paths:
         return Unit.objects.none()
     condition = Q()
@@ -36,7 +60,7 @@ def user_roles(user: User | AnonymousUser) -> set[str]:
     """The roles ``user`` holds at any unit (``admin`` for superusers too)."""
     if not user.is_authenticated:
         return set()
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    roles = {m.role for m in user_memberships(user)}
     if user.is_superuser:
         roles.add(Role.ADMIN)
     return roles

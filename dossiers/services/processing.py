@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.selectors import user_memberships
 from procedures import deadlines
 from procedures.selectors import procedure_deadline
 
@@ -249,7 +250,7 @@ def assign_dossier(*, dossier: Dossier, by: User, officer: User) -> Dossier:
 
     if not officer.is_active or not any(
         dossier.unit.path.startswith(m.unit.path) and m.role == Role.PROCESSING_OFFICER
-        for m in officer.memberships.select_related("unit")
+        for m in user_memberships(officer)
     ):
         raise ValidationError(
             {

@@ -7,6 +7,7 @@ from io import BytesIO
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils.module_loading import import_string
@@ -93,9 +94,11 @@ def test_the_policy_reads_the_roles_once_for_a_whole_list(monday, django_assert_
     dossiers = [received(o) for _ in range(5)]
     for dossier in dossiers:
         dossier.unit  # noqa: B018 - as the worklist selects it
+    reader = User.objects.get(pk=o.counter.pk)  # as a request reads its user anew
     with django_assert_num_queries(1):
-        policy = IdNumberPolicy.for_user(o.counter)
+        policy = IdNumberPolicy.for_user(reader)
         assert {policy.id_number(d) for d in dossiers} == {FULL}
+        assert IdNumberPolicy.for_user(reader) == policy  # the memberships are in hand
 
 
 # --- Pages, exports and the API ----------------------------------------------------------------
