@@ -101,19 +101,46 @@ def enqueue_message(
     """
     if not recipient.strip():
         return None
-    message, created = OutboxMessage.objects.get_or_create(
+    message = OutboxMessage(
+        channel=channel,
+        recipient=recipient.strip(),
+        subject=subject[:200],
+        body=body,
         key=key[:120],
-        defaults={
-            "channel": channel,
-            "recipient": recipient.strip(),
-            "subject": subject[:200],
-            "body": body,
-            "reference": reference[:64],
-        },
+        reference=reference[:64],
     )
-    if created and not _delivery_asked():
+    if not _insert_new(message):
+        return OutboxMessage.objects.get(key=message.key)
+    if not _delivery_asked():
         transaction.on_commit(_ask_for_delivery)
     return message
+
+
+def _insert_new(message: OutboxMessage) -> bool:
+    """Insert ``message`` unless one with its key exists, in one statement (``INSERT … ON
+    CONFLICT (key) DO NOTHING RETURNING id``, PostgreSQL and SQLite 3.35+) instead of
+    ``get_or_create``'s four (select, savepoint, insert, release) on every intake. A message
+    with the same key being inserted by another transaction is waited for, then counts as
+    existing. Sets the id when inserted."""
+    meta = OutboxMessage._meta
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT ({quote('key')}) DO NOTHING RETURNING {quote(meta.pk.column)}",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+    return True
 
 
 # How long asking for a delivery may hold up the request that queued a message, in seconds.

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.serializers import ModelFieldsOnce
 from portal.models import Unit
 from procedures.api.serializers import TraceStepSerializer
 from procedures.deadline_text import describe_step
@@ -50,7 +51,9 @@ class UnitCodeField(serializers.SlugRelatedField):
 
 class DossierCreateSerializer(serializers.Serializer):
     procedure = ProcedureCodeField(
-        queryset=Procedure.objects.all(), help_text=_("Procedure code, e.g. 1.001193.")
+        # with its field: the 201 answer shows the field's code
+        queryset=Procedure.objects.select_related("field"),
+        help_text=_("Procedure code, e.g. 1.001193."),
     )
     unit = UnitCodeField(
         queryset=Unit.objects.all(), help_text=_("Agency code of the receiving unit.")
@@ -222,7 +225,7 @@ def current_timeliness(dossier: Dossier) -> str | None:
     return value or None
 
 
-class DossierSerializer(serializers.ModelSerializer):
+class DossierSerializer(ModelFieldsOnce, serializers.ModelSerializer):
     """A row of a list: what ``selectors.worklist`` fetched, no further query."""
 
     procedure = serializers.CharField(source="procedure.code")
@@ -278,7 +281,7 @@ class DossierSerializer(serializers.ModelSerializer):
         return current_timeliness(dossier)
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ModelFieldsOnce, serializers.ModelSerializer):
     by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # Plain strings in the schema: one enum of statuses, the dossier's ``status``, is enough.
     from_status = serializers.CharField(
@@ -297,13 +300,13 @@ class EventSerializer(serializers.ModelSerializer):
         return {renamed.get(name, name): field for name, field in fields.items()}
 
 
-class DossierDocumentSerializer(serializers.ModelSerializer):
+class DossierDocumentSerializer(ModelFieldsOnce, serializers.ModelSerializer):
     class Meta:
         model = DossierDocument
         fields = ["id", "component", "name", "kind", "count", "required", "received"]
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(ModelFieldsOnce, serializers.ModelSerializer):
     name = serializers.CharField(source="original_name")
     kind = serializers.CharField(help_text=_("document, supplement or result."))
     url = serializers.SerializerMethodField(help_text=_("Download address, for those who see it."))
@@ -332,7 +335,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
 
-class PauseSerializer(serializers.ModelSerializer):
+class PauseSerializer(ModelFieldsOnce, serializers.ModelSerializer):
     class Meta:
         model = Pause
         fields = ["started_at", "ended_at", "missing_documents", "reason"]

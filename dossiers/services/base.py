@@ -9,6 +9,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from portal.selectors import user_memberships
+
 from ..choices import Action
 from ..models import Dossier, DossierEvent
 from ..workflow import APPLICANT, TRANSITIONS
@@ -47,7 +49,7 @@ def actor_roles(dossier: Dossier, user: User | AnonymousUser) -> set[str]:
     if dossier.applicant_user_id == user.pk:
         roles.add(APPLICANT)
     unit_path = dossier.unit.path
-    for membership in user.memberships.select_related("unit"):
+    for membership in user_memberships(user):
         if unit_path.startswith(membership.unit.path):
             roles.add(membership.role)
     if user.is_superuser:
@@ -78,6 +80,19 @@ def _locked(dossier: Dossier, by: User | None = None, action: str | None = None)
     if by is not None and action is not None:
         _authorize(locked, by, action)
     return locked
+
+
+def _hold(dossier: Dossier, **relations: list[Any]) -> None:
+    """Keep on ``dossier`` the rows of its relations a service has just written, as a prefetch
+    would (``documents=[…]``, ``events=[…]``): what reads them next — the intake's answer —
+    reads them from here instead of querying for what is in hand."""
+    held = dossier.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, rows in relations.items():
+        manager = getattr(dossier, name)
+        rows_queryset = manager.all()
+        rows_queryset._result_cache = list(rows)
+        rows_queryset._prefetch_done = True
+        held[manager.field.remote_field.cache_name] = rows_queryset
 
 
 def _record(

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import Unit
+from portal.selectors import user_memberships
 from portal.text import search_key
 from procedures.choices import OnlineLevel
 from procedures.models import Procedure
@@ -33,6 +34,7 @@ from .attachments import add_attachment
 from .base import (
     Applicant,
     DossierPermissionError,
+    _hold,
     _locked,
     _record,
     _required_text,
@@ -122,19 +124,18 @@ def _submitted_with(*, key: str, by: User, online: bool) -> Dossier | None:
 def _once(*, key: str, by: User, online: bool, create: Callable[[], Dossier]) -> Dossier:
     """``create()`` (an atomic intake), unless ``by`` already made a dossier with ``key``.
 
-    One after the other, the second request finds the first's dossier. At the same instant both
-    may pass that check before either commits (PostgreSQL); the second's insert then waits for
-    the first and hits the unique constraint, its transaction (number included) rolls back, and
-    the dossier the first stored is returned instead of an error.
+    The first time — nearly always — costs nothing more than the intake: the unique
+    constraint on the key is the check. A second time, the insert hits that constraint, or the
+    request fails a check the first one passed (the key returns the first dossier whatever the
+    second request carries); either way its transaction, number included, rolls back and the
+    dossier the key made is returned instead of an error. At the same instant (PostgreSQL) the
+    second insert waits for the first to commit, then hits the constraint.
     """
     if not key:
         return create()
-    existing = _submitted_with(key=key, by=by, online=online)
-    if existing is not None:
-        return existing
     try:
         return create()
-    except IntegrityError:
+    except (IntegrityError, ValidationError):
         existing = _submitted_with(key=key, by=by, online=online)
         if existing is None:
             raise
@@ -159,6 +160,7 @@ def _new_dossier(
     submission_key: str = "",
     clock_from: datetime | None = None,
     digitized_intake: bool = False,
+    submitted_at: datetime | None = None,
 ) -> Dossier:
     """The dossier checked, numbered and inserted once; with ``clock_from`` (a receipt at
     the counter) its legal clock starts at that moment, before the insert."""
@@ -180,6 +182,7 @@ def _new_dossier(
         note=note.strip(),
         status=status,
         digitized_intake=digitized_intake,
+        submitted_at=submitted_at,
     )
     if clock_from is not None:
         _start_clock(dossier, at=clock_from)
@@ -202,7 +205,7 @@ def _new_dossier(
 
 def _checklist(
     dossier: Dossier, received_components: Sequence[int] | None, *, require_all: bool
-) -> None:
+) -> list[DossierDocument]:
     """Record the procedure's checklist with what was handed in. At the counter a dossier is
     received only complete: every required document present (the applicant is guided to
     complete it first); online, the documents are checked when the counter accepts it."""
@@ -224,7 +227,7 @@ def _checklist(
                 % {"names": "; ".join(missing)}
             }
         )
-    DossierDocument.objects.bulk_create(
+    return DossierDocument.objects.bulk_create(
         DossierDocument(
             dossier=dossier,
             component=component,
@@ -319,8 +322,8 @@ def _receive_dossier(
         clock_from=at,
         digitized_intake=digitized_intake,
     )
-    _checklist(dossier, documents, require_all=True)
-    _record(
+    checklist = _checklist(dossier, documents, require_all=True)
+    event = _record(
         dossier,
         action=Action.RECEIVE,
         by=by,
@@ -329,6 +332,7 @@ def _receive_dossier(
         note=note,
         data={"channel": channel},
     )
+    _hold(dossier, documents=checklist, events=[event], attachments=[], pauses=[])
     return dossier
 
 
@@ -339,7 +343,7 @@ def _is_counter_officer(user: User, unit: Unit) -> bool:
         return True
     return any(
         unit.path.startswith(m.unit.path) and m.role == Role.COUNTER_OFFICER
-        for m in user.memberships.select_related("unit")
+        for m in user_memberships(user)
     )
 
 
@@ -410,17 +414,20 @@ def _submit_dossier(
         note=note,
         applicant_user=user,
         submission_key=submission_key,
+        submitted_at=at,
     )
-    dossier.submitted_at = at
-    dossier.save(update_fields=["submitted_at"])
-    _checklist(dossier, documents, require_all=False)
-    _record(dossier, action=Action.SUBMIT, by=user, at=at, from_status="", note=note)
-    for line in dossier.documents.filter(component_id__in=list(uploads or {})):
-        assert uploads is not None and line.component_id is not None
+    checklist = _checklist(dossier, documents, require_all=False)
+    event = _record(dossier, action=Action.SUBMIT, by=user, at=at, from_status="", note=note)
+    if not uploads:
+        _hold(dossier, documents=checklist, events=[event], attachments=[], pauses=[])
+        return dossier
+    _hold(dossier, documents=checklist, pauses=[])  # each file adds an event
+    for line in checklist:
+        upload = uploads.get(line.component_id) if line.component_id is not None else None
+        if upload is None:
+            continue
         try:
-            add_attachment(
-                dossier=dossier, by=user, upload=uploads[line.component_id], document=line
-            )
+            add_attachment(dossier=dossier, by=user, upload=upload, document=line)
         except ValidationError as error:
             raise ValidationError({f"document_{line.component_id}": error.messages}) from None
     return dossier
