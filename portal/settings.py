@@ -116,6 +116,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer with inputs, selects and text areas written in Python (same markup).
+FORM_RENDERER = "portal.renderers.PortalFormRenderer"
+
 WSGI_APPLICATION = "portal.wsgi.application"
 
 DATABASES = {
