@@ -1,6 +1,8 @@
 """The public lookup (tra cứu hồ sơ): a dossier's progress for whoever holds its code and the
 applicant's phone number. No personal data is shown. Rate-limited."""
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -10,10 +12,12 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.ratelimit import allow
 
-from .choices import CITIZEN_STATUS
-from .models import Dossier
+from .choices import CITIZEN_STATUS, OPEN_STATUSES
 from .selectors import public_lookup
 from .workflow import open_timeliness
+
+# A client may look up LOOKUP_RATE_LIMIT times in this many seconds (page and API each).
+LOOKUP_WINDOW_SECONDS = 600
 
 
 class LookupForm(forms.Form):
@@ -29,24 +33,26 @@ class LookupForm(forms.Form):
     )
 
 
-def lookup_result(dossier: Dossier) -> dict:
-    """What the public may know of a dossier: progress and dates, nothing personal."""
+def lookup_result(row: dict[str, Any]) -> dict[str, Any]:
+    """What the public may know of a dossier (``selectors.public_lookup``'s row): progress
+    and dates, nothing personal."""
+    status = row["status"]
     timeliness = (
-        open_timeliness(timezone.now(), dossier.due_at, dossier.paused_at)
-        if dossier.is_open
-        else dossier.timeliness
+        open_timeliness(timezone.now(), row["due_at"], row["paused_at"])
+        if status in OPEN_STATUSES
+        else row["timeliness"]
     )
     return {
-        "code": dossier.code,
-        "procedure": {"code": dossier.procedure.code, "name": dossier.procedure.name},
-        "unit": {"code": dossier.unit.code, "name": dossier.unit.name},
-        "status": dossier.status,
-        "status_text": str(CITIZEN_STATUS[dossier.status]),
-        "received_at": dossier.received_at,
-        "due_at": dossier.due_at,
-        "promised_at": dossier.promised_at,
-        "resolved_at": dossier.resolved_at,
-        "returned_at": dossier.returned_at,
+        "code": row["code"],
+        "procedure": {"code": row["procedure__code"], "name": row["procedure__name"]},
+        "unit": {"code": row["unit__code"], "name": row["unit__name"]},
+        "status": status,
+        "status_text": str(CITIZEN_STATUS[status]),
+        "received_at": row["received_at"],
+        "due_at": row["due_at"],
+        "promised_at": row["promised_at"],
+        "resolved_at": row["resolved_at"],
+        "returned_at": row["returned_at"],
         "timeliness": timeliness or None,
     }
 
@@ -56,17 +62,20 @@ def lookup(request: HttpRequest) -> HttpResponse:
     result = None
     status = 200
     if form.is_bound and form.is_valid():
-        if not allow("lookup", request, limit=settings.LOOKUP_RATE_LIMIT, window_seconds=600):
+        if not allow(
+            "lookup",
+            request,
+            limit=settings.LOOKUP_RATE_LIMIT,
+            window_seconds=LOOKUP_WINDOW_SECONDS,
+        ):
             form.add_error(
                 None, _("Too many lookups from your connection. Try again in a few minutes.")
             )
             status = 429
         else:
-            dossier = public_lookup(
-                code=form.cleaned_data["code"], phone=form.cleaned_data["phone"]
-            )
-            if dossier is None:
+            row = public_lookup(code=form.cleaned_data["code"], phone=form.cleaned_data["phone"])
+            if row is None:
                 form.add_error(None, _("No dossier matches this code and phone number."))
             else:
-                result = lookup_result(dossier)
+                result = lookup_result(row)
     return render(request, "dossiers/lookup.html", {"form": form, "result": result}, status=status)

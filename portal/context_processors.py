@@ -1,8 +1,8 @@
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Role
+from .links import page_url
 from .selectors import user_roles
 
 
@@ -20,34 +20,34 @@ def navigation(request: HttpRequest) -> dict:
     """The menu each user sees: public pages for everyone, tools by role."""
     roles = request_roles(request)
     items = [
-        {"label": _("Home"), "url": reverse("home"), "key": "home"},
-        {"label": _("Procedures"), "url": reverse("procedures:catalogue"), "key": "catalogue"},
+        {"label": _("Home"), "url": page_url("home"), "key": "home"},
+        {"label": _("Procedures"), "url": page_url("procedures:catalogue"), "key": "catalogue"},
     ]
     if not roles:  # the public and citizens; staff find both in the footer
         if getattr(request, "user", None) is not None and request.user.is_authenticated:
-            items.append({"label": _("My dossiers"), "url": reverse("dossiers:my"), "key": "my"})
+            items.append({"label": _("My dossiers"), "url": page_url("dossiers:my"), "key": "my"})
         items += [
-            {"label": _("Look up a dossier"), "url": reverse("lookup"), "key": "lookup"},
+            {"label": _("Look up a dossier"), "url": page_url("lookup"), "key": "lookup"},
             {
                 "label": _("Results"),
-                "url": reverse("reports:public-results"),
+                "url": page_url("reports:public-results"),
                 "key": "results",
             },
             {
                 "label": _("Working calendar"),
-                "url": reverse("procedures:calendar"),
+                "url": page_url("procedures:calendar"),
                 "key": "calendar",
             },
         ]
     else:  # staff: a membership anywhere, or a superuser
         items.append(
-            {"label": _("Dossiers"), "url": reverse("dossiers:worklist"), "key": "dossiers"}
+            {"label": _("Dossiers"), "url": page_url("dossiers:worklist"), "key": "dossiers"}
         )
         if Role.COUNTER_OFFICER in roles or getattr(request.user, "is_superuser", False):
             items.append(
                 {
                     "label": _("Receive a dossier"),
-                    "url": reverse("dossiers:intake"),
+                    "url": page_url("dossiers:intake"),
                     "key": "intake",
                 }
             )
@@ -55,25 +55,25 @@ def navigation(request: HttpRequest) -> dict:
             items += [
                 {
                     "label": _("Dashboard"),
-                    "url": reverse("reports:dashboard"),
+                    "url": page_url("reports:dashboard"),
                     "key": "dashboard",
                 },
                 {
                     "label": _("Overdue dossiers"),
-                    "url": reverse("dossiers:overdue"),
+                    "url": page_url("dossiers:overdue"),
                     "key": "overdue",
                 },
-                {"label": _("Reports"), "url": reverse("reports:monthly"), "key": "reports"},
+                {"label": _("Reports"), "url": page_url("reports:monthly"), "key": "reports"},
             ]
         items.append(
             {
                 "label": _("Tracking register"),
-                "url": reverse("dossiers:register"),
+                "url": page_url("dossiers:register"),
                 "key": "register",
             }
         )
     if Role.ADMIN in roles or getattr(request.user, "is_staff", False):
-        items.append({"label": _("Administration"), "url": reverse("admin:index"), "key": "admin"})
+        items.append({"label": _("Administration"), "url": page_url("admin:index"), "key": "admin"})
     match = getattr(request, "resolver_match", None)
     current = _ACTIVE_KEYS.get(match.view_name, "") if match else ""
     for item in items:

@@ -56,6 +56,11 @@ def hit(scope: str, key: str, *, limit: int, window_seconds: int) -> Hit:
     window that began with the first counted request (the count starts again after it)."""
     counter = f"ratelimit:{scope}:{digest(key)}"
     now = time.time()
+    count_in_window = getattr(cache, "count_in_window", None)  # Redis: one round trip
+    if count_in_window is not None:
+        count, left = count_in_window(counter, window_seconds)
+        retry_at = datetime.fromtimestamp(now + left, tz=UTC)
+        return Hit(allowed=count <= limit, count=count, retry_at=retry_at)
     count = 0
     if not cache.add(counter, 1, timeout=window_seconds):
         try:

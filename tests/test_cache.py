@@ -72,3 +72,26 @@ def test_with_redis_up_the_counters_count(settings, redis_url, client):
     finally:
         cache.clear()
         cache.close()
+
+
+def test_with_redis_a_hit_is_counted_in_one_round_trip_with_its_window(settings, redis_url):
+    from portal.ratelimit import hit
+
+    settings.CACHES = _fail_open(redis_url)
+    cache.clear()
+    try:
+        first = hit("test", "10.0.0.1", limit=2, window_seconds=60)
+        assert (first.allowed, first.count) == (True, 1)
+        assert 58 <= first.retry_after <= 61  # the window opened by this hit
+        assert hit("test", "10.0.0.1", limit=2, window_seconds=60).allowed
+        third = hit("test", "10.0.0.1", limit=2, window_seconds=60)
+        assert (third.allowed, third.count) == (False, 3)
+        assert third.retry_after <= first.retry_after  # the same window, not a new one
+        assert hit("test", "10.0.0.2", limit=2, window_seconds=60).count == 1  # per client
+        assert hit("short", "10.0.0.1", limit=1, window_seconds=1).allowed
+        assert not hit("short", "10.0.0.1", limit=1, window_seconds=1).allowed
+        time.sleep(1.2)
+        assert hit("short", "10.0.0.1", limit=1, window_seconds=1).count == 1  # a new window
+    finally:
+        cache.clear()
+        cache.close()

@@ -1,5 +1,7 @@
 """The public lookup by code and phone: progress without personal data, rate-limited."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -63,3 +65,25 @@ def test_api_lookup(client):
     missing = client.get("/api/v1/public/lookup/", {"code": dossier.code, "phone": "0900000000"})
     assert missing.status_code == 404
     assert client.get("/api/v1/public/lookup/", {"code": dossier.code}).status_code == 400
+
+
+def test_api_lookups_are_rate_limited_with_the_time_to_wait(client, settings):
+    settings.LOOKUP_RATE_LIMIT = 2
+    dossier = received(office())
+    params = {"code": dossier.code, "phone": "0912345678"}
+    answers = [client.get("/api/v1/public/lookup/", params) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["code"] == "throttled"
+    assert 1 <= int(answers[2]["Retry-After"]) <= 600
+    other = client.get("/api/v1/public/lookup/", params, REMOTE_ADDR="10.9.8.7")
+    assert other.status_code == 200  # another client has its own budget
+    assert client.get(reverse("lookup"), params).status_code == 200  # so has the page
+
+
+def test_every_hint_a_field_points_to_is_on_the_page(client):
+    page = client.get(reverse("lookup")).content.decode()
+    described = re.findall(r'aria-describedby="([^"]+)"', page)
+    assert described  # the code's format hint
+    for ids in described:
+        for id_ in ids.split():
+            assert f'id="{id_}"' in page, id_
