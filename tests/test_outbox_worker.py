@@ -232,3 +232,51 @@ def test_delivery_resumes_when_the_broker_returns(
     assert sms == [{"to": "0912345678", "body": messages[1]["body"], "key": messages[1]["key"]}]
     assert intake["code"] in sms[0]["body"]
     assert "To: an@example.com" in worker_log.read_text(errors="replace")  # console e-mail
+
+
+# --- Asks coalesce while a run waits ------------------------------------------------------------
+
+
+@pytest.fixture
+def publishes(monkeypatch) -> list[int]:
+    """Every delivery run published to the broker, without a broker."""
+    from portal import tasks
+
+    published: list[int] = []
+    monkeypatch.setattr(
+        tasks.deliver_outbox_task, "apply_async", lambda **kwargs: published.append(1)
+    )
+    return published
+
+
+@pytest.mark.django_db
+def test_with_a_shared_cache_asks_wait_for_the_run_already_asked_for(
+    settings, redis_url, publishes
+):
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": redis_url}
+    }
+    cache.clear()
+    try:
+        for _ in range(5):  # five intakes while the run they asked for waits in the queue
+            _ask_for_delivery()
+        assert len(publishes) == 1
+        deliver_outbox(now=timezone.now())  # the run starts: it reads what is committed now
+        _ask_for_delivery()  # committed after that read: a run of its own
+        assert len(publishes) == 2
+        time.sleep(1.2)  # the second run never started (a worker gone): the ask lapses
+        _ask_for_delivery()
+        assert len(publishes) == 3
+    finally:
+        cache.clear()
+        cache.close()
+
+
+@pytest.mark.django_db
+def test_with_a_per_process_cache_every_commit_asks(settings, publishes):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    for _ in range(3):
+        _ask_for_delivery()
+    assert len(publishes) == 3  # the worker could not tell this process it has started
