@@ -224,6 +224,7 @@ class OutboxMessage(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "available_at"], name="outbox_due"),
+            models.Index(fields=["created_at"], name="outbox_created"),  # the purge, the admin
         ]
 
     def __str__(self) -> str:

@@ -37,6 +37,7 @@ TASK_QUEUES = {
     "reports.tasks.close_periods_task": DEADLINES,
     "dossiers.tasks.send_manager_digest_task": BULK,
     "dossiers.tasks.purge_access_log_task": BULK,
+    "portal.tasks.purge_outbox_task": BULK,
     "procedures.tasks.seed_holidays_task": BULK,
 }
 DEFAULT_QUEUE_TASKS = ("portal.tasks.heartbeat_task",)

@@ -287,6 +287,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dossiers.tasks.purge_access_log_task",
         "schedule": crontab(hour=env("ACCESS_LOG_PURGE_HOUR", "2"), minute="15"),
     },
+    "purge-outbox": {
+        "task": "portal.tasks.purge_outbox_task",
+        "schedule": crontab(hour=env("OUTBOX_PURGE_HOUR", "2"), minute="45"),
+    },
     "manager-digest": {
         "task": "dossiers.tasks.send_manager_digest_task",
         "schedule": crontab(hour=env("DIGEST_HOUR", "7"), minute=env("DIGEST_MINUTE", "30")),
@@ -431,3 +435,6 @@ LOGGING = {
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logfilters.PersonalDataExceptionReporterFilter"
 # Access log: rows older than this many days are deleted (dossiers.tasks.purge_access_log_task).
 ACCESS_LOG_RETENTION_DAYS = int(env("ACCESS_LOG_RETENTION_DAYS", "730"))
+# Outbox: messages sent or given up are deleted this many days after they were queued
+# (portal.tasks.purge_outbox_task); their recipient and text are personal data.
+OUTBOX_RETENTION_DAYS = int(env("OUTBOX_RETENTION_DAYS", "90"))

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from .services import deliver_outbox, record_heartbeat
+from .services import deliver_outbox, purge_outbox, record_heartbeat
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -20,3 +20,10 @@ def deliver_outbox_task() -> dict:
     claimed by one run."""
     result = deliver_outbox(now=timezone.now())
     return {"sent": result.sent, "retried": result.retried, "failed": result.failed}
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def purge_outbox_task() -> int:
+    """Delete the messages sent or given up more than OUTBOX_RETENTION_DAYS ago (beat runs it
+    daily)."""
+    return purge_outbox(now=timezone.now())

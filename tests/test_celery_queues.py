@@ -36,6 +36,7 @@ EXPECTED = {
     "reports.tasks.close_periods_task": "deadlines",
     "dossiers.tasks.send_manager_digest_task": "bulk",
     "dossiers.tasks.purge_access_log_task": "bulk",
+    "portal.tasks.purge_outbox_task": "bulk",
     "procedures.tasks.seed_holidays_task": "bulk",
 }
 

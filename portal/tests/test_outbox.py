@@ -517,3 +517,38 @@ def test_the_profile_admin_lists_searches_and_shows_a_profile(admin_client_):
     detail = admin_client_.get(reverse("admin:portal_profile_change", args=[profile.pk]))
     assert detail.status_code == 200
     assert "Trần Thị Bình" in detail.content.decode()
+
+
+# --- Retention ----------------------------------------------------------------------------------
+
+
+def test_the_purge_deletes_what_was_sent_or_given_up_long_ago_and_nothing_still_to_send(settings):
+    from portal.services import purge_outbox
+    from portal.tasks import purge_outbox_task
+
+    settings.OUTBOX_RETENTION_DAYS = 90
+    now = timezone.now()
+    ages = {"old": now - timedelta(days=91), "recent": now - timedelta(days=89)}
+    for age, created in ages.items():
+        for status in MessageStatus.values:
+            message = _queue(key=f"{age}:{status}")
+            OutboxMessage.objects.filter(pk=message.pk).update(status=status, created_at=created)
+    assert purge_outbox(now=now) == 2  # the old sent and the old failed
+    kept = set(OutboxMessage.objects.values_list("key", flat=True))
+    assert kept == {
+        "old:pending",  # never delivered yet: kept however old (nothing is ever lost)
+        "old:sending",
+        *(f"recent:{status}" for status in MessageStatus.values),
+    }
+    assert purge_outbox(now=now) == 0  # safe to run twice
+    settings.OUTBOX_RETENTION_DAYS = 30
+    assert purge_outbox_task.apply().get() == 2  # the recent sent and failed, past 30 days now
+
+
+def test_the_purge_runs_daily_on_the_bulk_queue(settings):
+    from portal.queues import BULK, TASK_QUEUES
+
+    entry = next(
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("purge_outbox_task")
+    )
+    assert str(entry["schedule"].hour) == "{2}" and TASK_QUEUES[entry["task"]] == BULK
