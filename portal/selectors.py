@@ -19,9 +19,8 @@ def user_memberships(user: User | AnonymousUser) -> tuple[Membership, ...]:
     dossier, see this ID number) is answered from this one read, as Django keeps a user's
     permissions on the object (``ModelBackend``'s ``_perm_cache``): a request's user is read
     anew by each request, so a request pays one query however many checks it makes. Saving or
-    deleting a membership with the user object in hand forgets what that object read; code
-    that changes memberships otherwise (a bulk update) and asks again through the same object
-    calls ``forget_memberships``.
+    deleting a membership with the user object in hand forgets what that object read
+    (``Membership.save``); after a bulk change, read the user anew.
     """
     if not user.is_authenticated:
         return ()
@@ -30,12 +29,6 @@ def user_memberships(user: User | AnonymousUser) -> tuple[Membership, ...]:
         held = tuple(Membership.objects.filter(user=user).select_related("unit"))
         setattr(user, MEMBERSHIPS_HELD, held)
     return held
-
-
-def forget_memberships(user: User | AnonymousUser) -> None:
-    """Make the next question about ``user``'s memberships read them again."""
-    if getattr(user, MEMBERSHIPS_HELD, None) is not None:
-        setattr(user, MEMBERSHIPS_HELD, None)
 
 
 def visible_units(user: User | AnonymousUser) -> QuerySet[Unit]:
