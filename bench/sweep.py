@@ -653,9 +653,9 @@ def write_doc(args, m, data, loaded, runs, table, now) -> None:
         "per changed row, nothing else; no warnings.",
         "* *sweep_deadlines as is* — `dossiers.services.sweep.sweep_deadlines(now=…)`: advisory "
         "lock, the same two `UPDATE … RETURNING` (rows fetched into Python), `bulk_create` of "
-        "the events, warnings via `portal.services.enqueue_message` (one `get_or_create` — "
-        "SELECT, SAVEPOINT, INSERT, RELEASE — per recipient), heartbeat. Helpers wrapped with "
-        "timers to split the time.",
+        "the events, warnings via `portal.services.enqueue_message` (one `INSERT … ON "
+        "CONFLICT DO NOTHING RETURNING` per recipient), heartbeat. Helpers wrapped with timers "
+        "to split the time.",
         "* *warnings stubbed out* — the same call with `_warn` replaced by a no-op: exactly the "
         "baseline's work (flip + events) done the application's way.",
         "* *bulk-insert warnings (prototype)* — `_warn` replaced by a bench-only function "
@@ -688,7 +688,7 @@ def write_doc(args, m, data, loaded, runs, table, now) -> None:
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in asis["parts"].items())
         lines += [
             f"The sweep as it is did not finish within the {args.sweep_cap:g} s cap ({parts} "
-            "when aborted): it queues the warnings one `get_or_create` at a time.",
+            "when aborted): it queues the warnings one message at a time.",
             "",
         ]
     write_section(SECTION, lines[1:])
