@@ -263,6 +263,7 @@ def _intake_save(request: HttpRequest) -> HttpResponse:
     form = IntakeForm(request.POST, procedure=procedure)
     if form.is_valid():
         data = form.cleaned_data
+        asked_at = timezone.now()
         try:
             dossier = services.receive_dossier(
                 procedure=procedure,
@@ -281,11 +282,25 @@ def _intake_save(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
-            messages.success(
-                request,
-                _("Dossier %(code)s received. Print the receipt for the applicant.")
-                % {"code": dossier.code},
-            )
+            if dossier.received_at is not None and dossier.received_at < asked_at:
+                # The form's one-time key had already made this dossier: sent twice.
+                messages.info(
+                    request,
+                    _(
+                        "This form was already sent: dossier %(code)s was received at "
+                        "%(at)s and nothing new was recorded. Here is its receipt."
+                    )
+                    % {
+                        "code": dossier.code,
+                        "at": date_format(timezone.localtime(dossier.received_at), "H:i d/m/Y"),
+                    },
+                )
+            else:
+                messages.success(
+                    request,
+                    _("Dossier %(code)s received. Print the receipt for the applicant.")
+                    % {"code": dossier.code},
+                )
             return redirect("dossiers:slip", code=dossier.code, slip="receipt")
     return _render_intake(request, choice, form, status=400)
 

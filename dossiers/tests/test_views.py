@@ -367,6 +367,30 @@ def test_intake_receives_numbers_and_sends_to_the_receipt(client, monday):
     assert [d.received for d in dossier.documents.all()] == [True, False]
 
 
+def test_the_same_form_sent_twice_is_received_once_and_says_so(client, monday):
+    o = office()
+    client.force_login(o.counter)
+    data = intake_data(o, submission_key="4b1d6c1e-1111-4222-8333-944455556666")
+    first = client.post(url("intake"), data, follow=True)
+    monday.shift(60)  # the second click arrives a minute later, over a slow connection
+    again = client.post(url("intake"), data, follow=True)
+    dossier = Dossier.objects.get()
+    receipt = url("slip", dossier.code, "receipt")
+    assert first.redirect_chain[-1][0] == again.redirect_chain[-1][0] == receipt
+    with override("vi"):
+        received_now = gettext(
+            "Dossier %(code)s received. Print the receipt for the applicant."
+        ) % {"code": dossier.code}
+        already = gettext(
+            "This form was already sent: dossier %(code)s was received at %(at)s and nothing "
+            "new was recorded. Here is its receipt."
+        ) % {"code": dossier.code, "at": "09:00 09/03/2026"}
+    assert already.startswith("Biểu mẫu này đã được gửi trước đó: hồ sơ")  # in Vietnamese
+    assert received_now in page_of(first) and already not in page_of(first)
+    assert already in page_of(again) and received_now not in page_of(again)
+    assert DayCounter.objects.get().last == 1  # the second send took no number
+
+
 def test_a_postal_intake_keeps_its_tracking_number(client, monday):
     o = office()
     client.force_login(o.counter)
