@@ -10,7 +10,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import register_converter
 
-        from . import security  # noqa: F401  (registers the shared-cache deploy check)
+        from . import checks, security  # noqa: F401  (they register their system checks)
         from .converters import CodeConverter
 
         register_converter(CodeConverter, "code")

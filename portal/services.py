@@ -260,14 +260,19 @@ class DeliveryResult:
     failed: int = 0
 
 
-# How long a run holds a message it is sending before another run may take it (the holder died).
-OUTBOX_LEASE = timedelta(minutes=5)
+def outbox_lease() -> timedelta:
+    """How long a run holds a message it is sending before another run may take it (the
+    holder died): ``OUTBOX_LEASE_SECONDS``."""
+    from django.conf import settings
+
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
 def _claim(now: datetime, batch: int) -> list[OutboxMessage]:
     """Take up to ``batch`` due messages for this worker: marked ``sending`` with a lease, so a
     second worker running at the same moment takes others. A lease left by a worker that died
     runs out and the message is taken again."""
+    lease = outbox_lease()
     with transaction.atomic():
         due = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
@@ -279,7 +284,7 @@ def _claim(now: datetime, batch: int) -> list[OutboxMessage]:
         for message in due:
             message.status = MessageStatus.SENDING
             message.attempts += 1
-            message.available_at = now + OUTBOX_LEASE
+            message.available_at = now + lease
         OutboxMessage.objects.bulk_update(due, ["status", "attempts", "available_at"])
     return due
 
@@ -310,7 +315,7 @@ def deliver_outbox(*, now: datetime, batch: int = 100) -> DeliveryResult:
     for message in _claim(now, batch):
         # A slow batch (a gateway timing out on each message) can outlast the claim's lease.
         elapsed = timedelta(seconds=time.monotonic() - started)
-        if not _renew_lease(message, now + elapsed + OUTBOX_LEASE):
+        if not _renew_lease(message, now + elapsed + outbox_lease()):
             continue  # another run has taken it: sending it here too would send it twice
         try:
             if message.channel == MessageChannel.EMAIL:

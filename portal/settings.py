@@ -228,6 +228,11 @@ SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN")
 SMS_SENDER = env("SMS_SENDER", "MOTCUA")
 SMS_GATEWAY_TIMEOUT = float(env("SMS_GATEWAY_TIMEOUT", "10"))
 OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "10"))
+# How long a delivery run holds a message it is about to send before another run may take it
+# (the holder died). Renewed before each send, so it must only outlast one send: longer than
+# SMS_GATEWAY_TIMEOUT and EMAIL_TIMEOUT (checked at start); shorter recovers a dead worker's
+# messages sooner.
+OUTBOX_LEASE_SECONDS = int(env("OUTBOX_LEASE_SECONDS", "300"))
 # Deadline worker: warn when less than this much working time is left.
 DUE_SOON_WORKING_HOURS = float(env("DUE_SOON_WORKING_HOURS", "8"))
 

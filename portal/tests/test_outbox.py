@@ -552,3 +552,29 @@ def test_the_purge_runs_daily_on_the_bulk_queue(settings):
         e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("purge_outbox_task")
     )
     assert str(entry["schedule"].hour) == "{2}" and TASK_QUEUES[entry["task"]] == BULK
+
+
+# --- The lease ----------------------------------------------------------------------------------
+
+
+def test_a_claim_holds_a_message_for_the_configured_lease(settings):
+    settings.OUTBOX_LEASE_SECONDS = 60
+    message = _queue()
+    now = timezone.now()
+    assert [m.pk for m in _claim(now, 10)] == [message.pk]
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENDING
+    assert message.available_at == now + timedelta(seconds=60)
+    assert _claim(now + timedelta(seconds=59), 10) == []  # still held
+    assert [m.pk for m in _claim(now + timedelta(seconds=60), 10)] == [message.pk]  # lapsed
+
+
+def test_a_lease_no_longer_than_a_send_is_refused_at_start(settings):
+    from portal.checks import check_outbox_lease
+
+    settings.SMS_GATEWAY_TIMEOUT, settings.EMAIL_TIMEOUT = 10, 15
+    settings.OUTBOX_LEASE_SECONDS = 15
+    [error] = check_outbox_lease()
+    assert error.id == "portal.E002" and "EMAIL_TIMEOUT" in error.msg
+    settings.OUTBOX_LEASE_SECONDS = 16
+    assert check_outbox_lease() == []
