@@ -19,6 +19,15 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 
+def default_cache_is_shared() -> bool:
+    """Whether the default cache is one all processes share (Redis), not a per-process one
+    (local memory, or none): lockouts, rate limits and the outbox's pending ask count in it."""
+    from django.conf import settings
+
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    return not backend.endswith(("LocMemCache", "DummyCache"))
+
+
 def _warn(operation: str, error: Exception) -> None:
     logger.warning("cache %s failed, going on without it: %s", operation, error)
 

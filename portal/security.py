@@ -46,6 +46,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from .auth_backends import find_account, looks_like_email_or_phone, parse_identifier
+from .cache import default_cache_is_shared
 from .ratelimit import client_address, digest, hit_address
 
 logger = logging.getLogger("portal.security")
@@ -408,8 +409,7 @@ class SecurityHeadersMiddleware:
 def check_shared_cache(**kwargs: Any) -> list[checks.CheckMessage]:
     """Lockouts and rate limits count in the default cache: a per-process cache lets every
     web process count on its own, multiplying every limit."""
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    if backend.endswith(("LocMemCache", "DummyCache")):
+    if not default_cache_is_shared():
         return [
             checks.Warning(
                 "The default cache is not shared between processes, so login lockouts and "

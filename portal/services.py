@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu import Connection
 
+from .cache import default_cache_is_shared
 from .choices import MessageChannel, MessageStatus, Role
 from .models import Heartbeat, Membership, OutboxMessage, Unit
 
@@ -148,16 +149,6 @@ def _insert_new(message: OutboxMessage) -> bool:
 ASK_FOR_DELIVERY_TIMEOUT = 1.0
 
 
-def _shared_cache() -> bool:
-    """Whether the default cache is shared by the web processes and the worker (Redis); a
-    per-process cache cannot tell one process that another's run has started."""
-    from django.core.cache import caches
-    from django.core.cache.backends.dummy import DummyCache
-    from django.core.cache.backends.locmem import LocMemCache
-
-    return not isinstance(caches["default"], LocMemCache | DummyCache)
-
-
 def _delivery_asked() -> bool:
     """Whether the current transaction already asks for a delivery after commit: one run sends
     everything it queued (an action queues two messages, a deadline sweep hundreds)."""
@@ -219,7 +210,7 @@ def _ask_for_delivery() -> None:
 
     from .tasks import deliver_outbox_task
 
-    coalesce = _shared_cache()
+    coalesce = default_cache_is_shared()
     if coalesce and not cache.add(DELIVERY_ASKED_KEY, 1, timeout=DELIVERY_ASKED_SECONDS):
         return  # a run is waiting to start: it will read this message too
     for attempt in (1, 2):
