@@ -20,3 +20,7 @@ def _test_settings(settings, tmp_path):
     from django.core.cache import cache
 
     cache.clear()
+    # What a process keeps of the catalogue came from an earlier test's (rolled back) rows.
+    from procedures.catalogue_cache import forget
+
+    forget()

@@ -346,6 +346,10 @@ LOOKUP_RATE_LIMIT = int(env("LOOKUP_RATE_LIMIT", "30"))
 # CACHE_URL) when several processes serve the site (`check --deploy` warns, portal.W001).
 # Redis down: the counters are skipped with a warning, the site goes on (portal.cache).
 CACHE_TIMEOUT_SECONDS = float(env("CACHE_TIMEOUT_SECONDS", "0.5"))
+# Each process keeps the catalogue it reads (procedures, units, documents, calendar days),
+# checked against a token in the shared cache that every change replaces; kept at most this
+# long (a change made outside the portal shows within it). 0, or no shared cache: not kept.
+CATALOGUE_CACHE_SECONDS = float(env("CATALOGUE_CACHE_SECONDS", "60"))
 CACHES = {
     "default": (
         {

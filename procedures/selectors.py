@@ -8,6 +8,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from portal.models import Unit
 from portal.text import search_patterns
 
+from . import catalogue_cache
 from .choices import CalendarDayKind, OnlineLevel, TimeLimitUnit
 from .deadlines import (
     Deadline,
@@ -105,7 +106,12 @@ def _calendar_days(
 ) -> list[CalendarDay]:
     """The exceptions between two dates, nationwide and of ``unit_ids``; ``with_units=False``
     when only their dates, kinds and names are read (a deadline: every intake computes one,
-    and the join with its unit objects was a third of the calendar's cost)."""
+    and the join with its unit objects was a third of the calendar's cost); those come from
+    the process's catalogue cache when it may be used."""
+    if not with_units:
+        kept = catalogue_cache.calendar_days(unit_ids, start, end)
+        if kept is not None:
+            return kept
     days = CalendarDay.objects.filter(date__range=(start, end)).filter(
         Q(unit__isnull=True) | Q(unit__in=unit_ids)
     )

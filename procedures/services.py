@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from portal.models import Unit
 
+from .catalogue_cache import catalogue_changed
 from .choices import CalendarDaySource
 from .holiday_calendar import vietnam_calendar_days
 from .importers import ParsedCatalogue, ProcedureRecord, RowError
@@ -132,6 +133,7 @@ def seed_holidays(*, years: Iterable[int]) -> HolidaySeedResult:
         if seed.date not in taken
     ]
     CalendarDay.objects.bulk_create(new_days, ignore_conflicts=True)
+    catalogue_changed()  # bulk_create sends no signals
     recompute_open_deadlines(days={d.date: d.name for d in new_days})
     return HolidaySeedResult(created=len(new_days), kept=len(seeds) - len(new_days))
 

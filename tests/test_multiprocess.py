@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,6 +42,10 @@ from dossiers.models import Dossier
 from dossiers.tests.factories import APPLICANT, office
 from portal.choices import MessageChannel, MessageStatus
 from portal.models import OutboxMessage
+from portal.tests.factories import UserFactory
+from procedures.choices import CalendarDayKind
+from procedures.deadlines import VN_TZ
+from procedures.selectors import procedure_deadline
 from tests import test_celery_worker as recipe
 from tests.test_celery_worker import ROOT, _logs, _worker_args, celery, stop_group
 
@@ -174,7 +179,8 @@ def test_two_web_processes_and_two_workers_share_only_postgresql_and_redis(
         return {**shared, "VAR_DIR": str(tmp_path / name)}
 
     o = office()
-    for user in (o.counter, o.officer):
+    administrator = UserFactory(is_staff=True, is_superuser=True)
+    for user in (o.counter, o.officer, administrator):
         user.set_password(PASSWORD)  # MD5, as the processes' settings expect
         user.save(update_fields=["password"])
     logs = {name: tmp_path / f"{name}.log" for name in ("web1", "web2", "worker1", "worker2")}
@@ -187,6 +193,7 @@ def test_two_web_processes_and_two_workers_share_only_postgresql_and_redis(
         _wait_ready(logs["worker1"], logs["worker2"])
         try:
             _journey(o, web1, web2)
+            _catalogue_change_seen_by_the_other_process(o, administrator, web1, web2)
             _outbox_delivered_once(sms_file)
         except AssertionError as failure:
             raise AssertionError(f"{failure}\n{_logs(*logs.values())}") from None
@@ -277,6 +284,63 @@ def _journey(o, web1: str, web2: str) -> None:
     codes = [code, *(answer.json()["code"] for answer in answers)]
     assert len(set(codes)) == len(codes) == CONCURRENT_INTAKES + 1
     assert sorted(Dossier.objects.values_list("code", flat=True)) == sorted(codes)
+
+
+def _catalogue_change_seen_by_the_other_process(o, administrator, web1: str, web2: str) -> None:
+    """Each web process keeps the catalogue it read (procedures.catalogue_cache): web 2 has
+    computed deadlines above; a day off declared in the admin on web 1 counts in web 2's very
+    next intake."""
+    counter = _api(_token(web2, o.counter.username).json()["token"])
+    body = _intake(o)
+    before = counter.post(f"{web2}/api/v1/dossiers/", json=body, timeout=30)
+    assert before.status_code == 201, before.text
+    received = datetime.fromisoformat(before.json()["received_at"]).astimezone(VN_TZ).date()
+    day_off = received + timedelta(days=1)
+    while day_off.weekday() >= 5:
+        day_off += timedelta(days=1)
+
+    admin = requests.Session()
+    admin.get(f"{web1}/admin/login/", timeout=30)
+    login = admin.post(
+        f"{web1}/admin/login/?next=/admin/",
+        data={
+            "username": administrator.username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": admin.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{web1}/admin/login/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert login.status_code == 302, login.text[:2000]
+    add_url = f"{web1}/admin/procedures/calendarday/add/"
+    admin.get(add_url, timeout=30)
+    added = admin.post(
+        add_url,
+        data={
+            "date": day_off.strftime("%d/%m/%Y"),
+            "kind": CalendarDayKind.DAY_OFF,
+            "name": "Nghỉ đột xuất do bão",
+            "unit": "",
+            "_save": "1",
+            "csrfmiddlewaretoken": admin.cookies["csrftoken"],
+        },
+        headers={"Referer": add_url},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert added.status_code == 302, added.text[:3000]
+
+    after = counter.post(f"{web2}/api/v1/dossiers/", json=body, timeout=30)
+    assert after.status_code == 201, after.text
+    dossier = Dossier.objects.select_related("procedure", "unit").get(code=after.json()["code"])
+    expected = procedure_deadline(
+        procedure=dossier.procedure, unit=dossier.unit, received_at=dossier.received_at
+    )
+    assert dossier.due_at == expected.due_at
+    assert "Nghỉ đột xuất do bão" in json.dumps(dossier.deadline_trace, ensure_ascii=False)
+    first = Dossier.objects.get(code=before.json()["code"])  # moved by the admin's change
+    assert "Nghỉ đột xuất do bão" in json.dumps(first.deadline_trace, ensure_ascii=False)
 
 
 def _outbox_delivered_once(sms_file: Path) -> None:

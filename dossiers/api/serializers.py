@@ -4,8 +4,10 @@ output serializers read what the selectors fetched. No business rules here."""
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.encoding import smart_str
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,6 +15,7 @@ from rest_framework import serializers
 from portal.api.serializers import ModelFieldsOnce
 from portal.models import Unit
 from procedures.api.serializers import TraceStepSerializer
+from procedures.catalogue_cache import procedure_by_code, unit_by_code
 from procedures.deadline_text import describe_step
 from procedures.deadlines import TraceStep
 from procedures.models import Procedure
@@ -35,25 +38,43 @@ class ApplicantSerializer(serializers.Serializer):
     address = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
-class ProcedureCodeField(serializers.SlugRelatedField):
+class _CatalogueCodeField(serializers.SlugRelatedField):
+    """A catalogue object named by its code, read through the process's catalogue cache."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="code", **kwargs)
+
+    def lookup(self, code: str) -> Any:
+        raise NotImplementedError
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str | int):
+            self.fail("invalid")
+        try:
+            return self.lookup(str(data))
+        except ObjectDoesNotExist:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=smart_str(data))
+
+
+class ProcedureCodeField(_CatalogueCodeField):
+    """A procedure with its field (the 201 answer shows the field's code)."""
+
     default_error_messages = {"does_not_exist": _("No procedure has the code {value}.")}
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="code", **kwargs)
+    def lookup(self, code: str) -> Procedure:
+        return procedure_by_code(code)
 
 
-class UnitCodeField(serializers.SlugRelatedField):
+class UnitCodeField(_CatalogueCodeField):
     default_error_messages = {"does_not_exist": _("No unit has the code {value}.")}
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="code", **kwargs)
+    def lookup(self, code: str) -> Unit:
+        return unit_by_code(code)
 
 
 class DossierCreateSerializer(serializers.Serializer):
     procedure = ProcedureCodeField(
-        # with its field: the 201 answer shows the field's code
-        queryset=Procedure.objects.select_related("field"),
-        help_text=_("Procedure code, e.g. 1.001193."),
+        queryset=Procedure.objects.all(), help_text=_("Procedure code, e.g. 1.001193.")
     )
     unit = UnitCodeField(
         queryset=Unit.objects.all(), help_text=_("Agency code of the receiving unit.")

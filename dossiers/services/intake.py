@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from portal.models import Unit
 from portal.selectors import user_memberships
 from portal.text import search_key
+from procedures.catalogue_cache import documents_of
 from procedures.choices import OnlineLevel
 from procedures.models import Procedure
 from procedures.selectors import procedure_deadline
@@ -209,7 +210,7 @@ def _checklist(
     """Record the procedure's checklist with what was handed in. At the counter a dossier is
     received only complete: every required document present (the applicant is guided to
     complete it first); online, the documents are checked when the counter accepts it."""
-    components = list(dossier.procedure.documents.all())
+    components = documents_of(dossier.procedure)
     wanted = set(received_components or [])
     unknown = wanted - {c.pk for c in components}
     if unknown:
@@ -394,7 +395,7 @@ def _submit_dossier(
 ) -> Dossier:
     at = timezone.now()
     if uploads is not None:
-        components = {c.pk: c for c in procedure.documents.all()}
+        components = {c.pk: c for c in documents_of(procedure)}
         missing = [c.name for c in components.values() if c.required and c.pk not in uploads]
         if missing:
             raise ValidationError(
