@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis import Redis
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -50,23 +51,33 @@ class _KeptClients(RedisCacheClient):
         return client
 
 
+# Create the counter at 0 for the window unless it exists, add one, say how long it has left:
+# one command (EVALSHA), atomic, where a MULTI pipeline of the three cost twice the client CPU.
+_COUNT = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+local count = redis.call('INCR', KEYS[1])
+return {count, redis.call('PTTL', KEYS[1])}
+"""
+
+
 class FailOpenRedisCache(RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _KeptClients
+        self._scripts: dict[int, Script] = {}  # the counting script of each kept client
 
     def count_in_window(self, key: str, window_seconds: int) -> tuple[int, float]:
-        """Count one hit of ``key`` in one round trip: the counter is created at 0 with a
-        life of ``window_seconds`` unless it exists, then incremented; returns the count and
-        the seconds left in its window (``portal.ratelimit`` otherwise needs two or three
+        """Count one hit of ``key`` in one round trip (a script): the counter is created at 0
+        with a life of ``window_seconds`` unless it exists, then incremented; returns the count
+        and the seconds left in its window (``portal.ratelimit`` otherwise needs two or three
         round trips per hit). With Redis gone: 1 (the first of its kind), the whole window."""
         name = self.make_and_validate_key(key)
         try:
-            with self._cache.get_client(name, write=True).pipeline(transaction=True) as pipe:
-                pipe.set(name, 0, ex=window_seconds, nx=True)
-                pipe.incr(name)
-                pipe.pttl(name)
-                _created, count, left_ms = pipe.execute()
+            client = self._cache.get_client(name, write=True)
+            script = self._scripts.get(id(client))
+            if script is None:
+                script = self._scripts.setdefault(id(client), client.register_script(_COUNT))
+            count, left_ms = script(keys=[name], args=[window_seconds])
         except RedisError as error:
             _warn("count", error)
             return 1, float(window_seconds)

@@ -92,6 +92,9 @@ def test_with_redis_a_hit_is_counted_in_one_round_trip_with_its_window(settings,
         assert not hit("short", "10.0.0.1", limit=1, window_seconds=1).allowed
         time.sleep(1.2)
         assert hit("short", "10.0.0.1", limit=1, window_seconds=1).count == 1  # a new window
+        # A restarted Redis has forgotten the counting script: it is sent again.
+        cache._cache.get_client(None, write=True).script_flush()
+        assert hit("test", "10.0.0.2", limit=2, window_seconds=60).count == 2
     finally:
         cache.clear()
         cache.close()

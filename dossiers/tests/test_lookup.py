@@ -87,3 +87,18 @@ def test_every_hint_a_field_points_to_is_on_the_page(client):
     for ids in described:
         for id_ in ids.split():
             assert f'id="{id_}"' in page, id_
+
+
+def test_the_lookup_row_is_what_the_orm_reads():
+    """The lookup runs SQL the ORM wrote once, with the ORM's converters (SQLite's dates are
+    text): its row is the ORM's, aware datetimes included."""
+    from dossiers.models import Dossier
+    from dossiers.selectors import _LOOKUP_FIELDS, public_lookup
+
+    o = office()
+    dossier = received(o)
+    services.start_processing(dossier=dossier, by=o.officer)
+    row = public_lookup(code=f"  {dossier.code} ", phone="0912 345 678")
+    assert row == Dossier.objects.filter(pk=dossier.pk).values(*_LOOKUP_FIELDS).get()
+    assert row["received_at"].tzinfo is not None and row["due_at"] > row["received_at"]
+    assert public_lookup(code=dossier.code + "9", phone="0912345678") is None
