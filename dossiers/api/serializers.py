@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.serializers import ModelFieldsOnce
+from portal.api.serializers import DeclaredFieldsCopied, ModelFieldsOnce
 from portal.models import Unit
 from procedures.api.serializers import TraceStepSerializer
 from procedures.catalogue_cache import procedure_by_code, unit_by_code
@@ -30,7 +30,7 @@ from ..workflow import open_timeliness
 # --- Input: intake --------------------------------------------------------------------------
 
 
-class ApplicantSerializer(serializers.Serializer):
+class ApplicantSerializer(DeclaredFieldsCopied, serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     id_number = serializers.CharField(max_length=12, help_text=_("Citizen ID number (CCCD)."))
     phone = serializers.CharField(max_length=20)
@@ -72,7 +72,7 @@ class UnitCodeField(_CatalogueCodeField):
         return unit_by_code(code)
 
 
-class DossierCreateSerializer(serializers.Serializer):
+class DossierCreateSerializer(DeclaredFieldsCopied, serializers.Serializer):
     procedure = ProcedureCodeField(
         queryset=Procedure.objects.all(), help_text=_("Procedure code, e.g. 1.001193.")
     )
