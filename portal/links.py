@@ -9,6 +9,7 @@ rendering the public lookup. Both stay keyed by what they depend on, so a test t
 """
 
 from functools import lru_cache
+from urllib.parse import quote
 
 from django.conf import settings
 from django.templatetags.static import static
@@ -23,6 +24,28 @@ def page_url(name: str) -> str:
 @lru_cache(maxsize=512)
 def _reversed(name: str, prefix: str, urlconf: str) -> str:
     return reverse(name, urlconf=urlconf)
+
+
+# Stands for the argument while the path is reversed; matches any converter but a number's.
+_ARGUMENT = "arg0placeholder"
+# What reverse() leaves unquoted in a path (django.urls.resolvers): RFC 3986's sub-delimiters
+# and "/~:@".
+_PATH_SAFE = "!$&'()*+,;=/~:@"
+
+
+def page_url_with(name: str, argument: str) -> str:
+    """``reverse(name, args=[argument])`` for a page with one path argument (a code): the
+    path reversed once, the argument quoted into it as reverse() quotes it."""
+    path = _reversed_with(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return path.replace(_ARGUMENT, quote(str(argument), safe=_PATH_SAFE), 1)
+
+
+@lru_cache(maxsize=512)
+def _reversed_with(name: str, prefix: str, urlconf: str) -> str:
+    path = reverse(name, args=[_ARGUMENT], urlconf=urlconf)
+    if path.count(_ARGUMENT) != 1:  # pragma: no cover - a path that repeats or changes it
+        raise ValueError(f"{name}: its path does not hold its argument once")
+    return path
 
 
 def asset_url(path: str) -> str:

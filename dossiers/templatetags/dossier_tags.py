@@ -1,17 +1,20 @@
 """How dossier pages say durations, statuses and timeliness."""
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from django import template
+from django.template.defaultfilters import date as django_date
 from django.utils.formats import number_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.links import page_url_with
 from procedures.choices import DocumentKind
 
-from ..choices import Status, Timeliness
+from ..choices import Channel, Status, Timeliness
 
 register = template.Library()
 
@@ -52,26 +55,71 @@ def due_soon(duration: timedelta | None) -> bool:
     return duration is not None and timedelta(0) <= duration < WORKING_DAY
 
 
+# Labels by value, read once: ``get_FOO_display`` and ``Choices.values`` rebuild their lists on
+# every call, a tenth of a worklist page's rendering. The labels stay lazy (translated when shown).
+_TIMELINESS = dict(Timeliness.choices)
+_STATUS = dict(Status.choices)
+_CHANNEL = dict(Channel.choices)
+_DOCUMENT_KIND = dict(DocumentKind.choices)
+
+
 @register.filter
 def timeliness_label(value: str) -> str:
-    if value in Timeliness.values:
-        return str(Timeliness(value).label)
-    return ""
+    label = _TIMELINESS.get(value)
+    return str(label) if label is not None else ""
 
 
 @register.filter
 def status_label(value: str) -> str:
-    if value in Status.values:
-        return str(Status(value).label)
-    return value or ""
+    label = _STATUS.get(value)
+    return str(label) if label is not None else value or ""
+
+
+@register.filter
+def channel_label(value: str) -> str:
+    label = _CHANNEL.get(value)
+    return str(label) if label is not None else value or ""
 
 
 @register.filter
 def document_kind(value: str) -> str:
     """The label of a document's kind (original, copy, certified copy)."""
-    if value in DocumentKind.values:
-        return str(DocumentKind(value).label)
-    return value or ""
+    label = _DOCUMENT_KIND.get(value)
+    return str(label) if label is not None else value or ""
+
+
+# Django's date format characters that the lists use, as strftime's: the same digits.
+_STRFTIME = {"d": "%d", "m": "%m", "Y": "%Y", "H": "%H", "i": "%M"}
+
+
+@lru_cache(maxsize=64)
+def _strftime_pattern(django_format: str) -> str | None:
+    if any(ch.isalpha() and ch not in _STRFTIME for ch in django_format) or "%" in django_format:
+        return None
+    return "".join(_STRFTIME.get(ch, ch) for ch in django_format)
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def local_date(value: date | datetime | None, django_format: str) -> str:
+    """``|date:"d/m/Y"`` for the lists' rows, where Django's date filter (its format lookup
+    and formatter) was a seventh of a worklist page: the same text for the format characters
+    d, m, Y, H and i, in the current time zone; any other format goes to Django's filter."""
+    if value in (None, ""):
+        return ""
+    pattern = _strftime_pattern(django_format)
+    if (
+        pattern is None
+        or not isinstance(value, date)
+        or (not isinstance(value, datetime) and ("%H" in pattern or "%M" in pattern))
+    ):
+        return django_date(value, django_format)
+    return value.strftime(pattern)
+
+
+@register.filter
+def dossier_url(code: str) -> str:
+    """``{% url 'dossiers:detail' code %}``, from the path reversed once (``portal.links``)."""
+    return page_url_with("dossiers:detail", code)
 
 
 @register.filter
