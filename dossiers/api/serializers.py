@@ -54,6 +54,8 @@ class _CatalogueCodeField(serializers.SlugRelatedField):
             return self.lookup(str(data))
         except ObjectDoesNotExist:
             self.fail("does_not_exist", slug_name=self.slug_field, value=smart_str(data))
+        except (TypeError, ValueError):  # e.g. a NUL, which PostgreSQL cannot be sent
+            self.fail("invalid")
 
 
 class ProcedureCodeField(_CatalogueCodeField):

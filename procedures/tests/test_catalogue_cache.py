@@ -7,7 +7,6 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
 from django.db import transaction
 from rest_framework.test import APIClient
 
@@ -30,6 +29,17 @@ from procedures.services import add_calendar_day, seed_holidays
 from .factories import CalendarDayFactory, DocumentFactory
 
 pytestmark = pytest.mark.django_db
+
+
+# What Django's request_started and request_finished signals call here (sending the signals
+# themselves would also close the test's database connection).
+def _request_started():
+    catalogue_cache._request_started()
+
+
+def _request_finished():
+    catalogue_cache._request_finished()
+
 
 MONDAY = date(2031, 3, 3)
 
@@ -149,11 +159,11 @@ def test_a_request_served_inside_the_changing_transaction_keeps_nothing_of_it(o)
     # As the test client serves requests inside a test's transaction.
     with pytest.raises(RuntimeError), transaction.atomic():
         CalendarDayFactory(date=MONDAY, name="Nghỉ bù")
-        request_started.send(sender=None)
+        _request_started()
         try:
             assert _days(o.commune) == {MONDAY}
         finally:
-            request_finished.send(sender=None)
+            _request_finished()
         raise RuntimeError("rolled back")
     assert _days(o.commune) == set()
 
@@ -192,18 +202,18 @@ def test_a_request_reads_the_token_once(o):
         unit_by_code(o.commune.code)
         assert get.call_count == 2  # outside a request: at every read
         get.reset_mock()
-        request_started.send(sender=None)
+        _request_started()
         try:
             procedure_by_code(o.procedure.code)
             unit_by_code(o.commune.code)
             documents_of(o.procedure)
         finally:
-            request_finished.send(sender=None)
+            _request_finished()
         assert get.call_count == 1
 
 
 def test_a_change_in_a_request_is_read_in_the_same_request(o, committed):
-    request_started.send(sender=None)
+    _request_started()
     try:
         assert procedure_by_code(o.procedure.code).is_active
         with committed():
@@ -211,7 +221,7 @@ def test_a_change_in_a_request_is_read_in_the_same_request(o, committed):
             o.procedure.save()
         assert not procedure_by_code(o.procedure.code).is_active
     finally:
-        request_finished.send(sender=None)
+        _request_finished()
 
 
 def test_with_the_shared_cache_out_of_reach_every_read_goes_to_the_database(
@@ -294,8 +304,13 @@ def test_an_intake_reads_the_catalogue_once_per_process(o, counter):
     body = _intake(o)
     with CaptureQueriesContext(connection) as first:
         assert counter.post("/api/v1/dossiers/", body, format="json").status_code == 201
-    with CaptureQueriesContext(connection) as second:
+    with (
+        CaptureQueriesContext(connection) as second,
+        mock.patch.object(catalogue_cache.cache, "get", wraps=cache.get) as get,
+    ):
         answer = counter.post("/api/v1/dossiers/", body, format="json")
+    # The procedure, the unit, the documents and the calendar: one look at the token.
+    assert [c.args[0] for c in get.call_args_list].count(VERSION_KEY) == 1
     assert answer.status_code == 201, answer.content
     catalogue_tables = ("procedures_procedure", "procedures_documentcomponent", "portal_unit")
     catalogue_reads = [
@@ -334,8 +349,7 @@ def test_an_unknown_code_is_a_translated_error(o, counter):
     fields = answer.json()["fields"]
     assert fields["procedure"] == ["Không có thủ tục nào có mã 0.000000."]
     assert fields["unit"] == ["Không có đơn vị nào có mã 7."]
-    malformed = counter.post(
-        "/api/v1/dossiers/", _intake(o, procedure={"code": "x"}), format="json"
-    )
-    assert malformed.status_code == 400
-    assert malformed.json()["fields"]["procedure"]
+    for bad in ({"code": "x"}, "1.0\x0001", ["1"]):
+        malformed = counter.post("/api/v1/dossiers/", _intake(o, procedure=bad), format="json")
+        assert malformed.status_code == 400, malformed.content
+        assert malformed.json()["fields"]["procedure"]
