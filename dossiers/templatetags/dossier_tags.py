@@ -139,3 +139,19 @@ def filesize(size: int | None) -> str:
     if size < 1024 * 1024:
         return _("%(size)s KB") % {"size": round(size / 1024)}
     return _("%(size)s MB") % {"size": number_format(size / (1024 * 1024), 1)}
+
+
+@register.simple_tag
+def worklist_rows(rows) -> str:
+    """The worklist's rows, written in Python (``dossiers.rows``)."""
+    from ..rows import worklist_rows as write
+
+    return write(rows)
+
+
+@register.simple_tag
+def overdue_rows(rows) -> str:
+    """The overdue list's rows, written in Python (``dossiers.rows``)."""
+    from ..rows import overdue_rows as write
+
+    return write(rows)
