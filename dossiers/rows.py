@@ -9,7 +9,7 @@ stays a template.
 """
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, tzinfo
 
 from django.utils import timezone
@@ -17,12 +17,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.links import page_url_maker
+
 from .models import Dossier
 from .selectors import OverdueDossier
 from .templatetags.dossier_tags import (
     channel_label,
-    code_breaks,
-    dossier_url,
     due_soon,
     status_label,
     timeliness_label,
@@ -48,11 +48,12 @@ def _moment(value: datetime, zone: tzinfo) -> str:
     return f'<span class="nowrap">{value:%d/%m/%Y}</span> {value:%H:%M}'
 
 
-def _code_cell(dossier: Dossier, label: str) -> str:
+def _code_cell(dossier: Dossier, label: str, url_of: Callable[[str], str]) -> str:
+    code = dossier.code
+    breaks = "-<wbr>".join(html.escape(part) for part in code.split("-"))  # as code_breaks
     return (
         f'<th scope="row" data-label="{label}">'
-        f'<a class="code" href="{e(dossier_url(dossier.code))}">'
-        f"{code_breaks(dossier.code)}</a></th>"
+        f'<a class="code" href="{e(url_of(code))}">{breaks}</a></th>'
     )
 
 
@@ -83,6 +84,7 @@ def worklist_rows(rows: Iterable[tuple[Dossier, timedelta | None]]) -> SafeStrin
     soon_badge = f'<span class="badge badge-soon">{e(_("Due soon"))}</span>'
     paused_badge = f'<span class="badge badge-paused">{e(_("Clock paused"))}</span>'
     zone = timezone.get_current_timezone()
+    url_of = page_url_maker("dossiers:detail")
     out = []
     for dossier, remaining in rows:
         soon = due_soon(remaining)
@@ -102,7 +104,7 @@ def worklist_rows(rows: Iterable[tuple[Dossier, timedelta | None]]) -> SafeStrin
         timeliness = dossier.current_timeliness
         out.append(
             f'<tr class="{row_class}">'
-            + _code_cell(dossier, labels["code"])
+            + _code_cell(dossier, labels["code"], url_of)
             + f'<td data-label="{labels["applicant"]}">{e(dossier.applicant_name)}<br>'
             f'<span class="hint">{e(dossier.applicant_phone)}</span></td>'
             + _procedure_cell(dossier, labels["procedure"])
@@ -143,8 +145,10 @@ def overdue_rows(rows: Iterable[OverdueDossier]) -> SafeString:
     not_assigned = f'<span class="hint">{e(_("not assigned"))}</span>'
     paused_badge = f' <span class="badge badge-paused">{e(_("Clock paused"))}</span>'
     issued = f'<span class="badge">{e(_("Issued"))}</span>'
+    late_days: dict[int, str] = {}
     not_issued = f'<span class="hint">{e(_("Not issued"))}</span>'
     zone = timezone.get_current_timezone()
+    url_of = page_url_maker("dossiers:detail")
     out = []
     for row in rows:
         dossier = row.dossier
@@ -152,9 +156,11 @@ def overdue_rows(rows: Iterable[OverdueDossier]) -> SafeString:
         held = e(holder.get_full_name() or holder.username) if holder else not_assigned
         received = _moment(dossier.received_at, zone) if dossier.received_at else "—"
         # As {% blocktranslate %} does: the message as translated, only its values escaped.
-        days = ngettext("%(counter)s day", "%(counter)s days", row.days_late) % {
-            "counter": row.days_late
-        }
+        days = late_days.get(row.days_late)
+        if days is None:
+            days = late_days[row.days_late] = ngettext(
+                "%(counter)s day", "%(counter)s days", row.days_late
+            ) % {"counter": row.days_late}
         if dossier.apologized_at:
             promised = (
                 f"{_local(dossier.promised_at, zone):%d/%m/%Y}" if dossier.promised_at else ""
@@ -167,7 +173,7 @@ def overdue_rows(rows: Iterable[OverdueDossier]) -> SafeString:
             apology = not_issued
         out.append(
             '<tr class="row-overdue">'
-            + _code_cell(dossier, labels["code"])
+            + _code_cell(dossier, labels["code"], url_of)
             + _procedure_cell(dossier, labels["procedure"])
             + f'<td data-label="{labels["unit"]}">{e(dossier.unit.name)}</td>'
             f'<td data-label="{labels["held"]}">{held}</td>'

@@ -8,6 +8,7 @@ rendering the public lookup. Both stay keyed by what they depend on, so a test t
 ``ROOT_URLCONF`` or ``STATIC_URL`` (or a site served under a prefix) gets its own answers.
 """
 
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -36,8 +37,15 @@ _PATH_SAFE = "!$&'()*+,;=/~:@"
 def page_url_with(name: str, argument: str) -> str:
     """``reverse(name, args=[argument])`` for a page with one path argument (a code): the
     path reversed once, the argument quoted into it as reverse() quotes it."""
+    return page_url_maker(name)(argument)
+
+
+def page_url_maker(name: str) -> Callable[[str], str]:
+    """``page_url_with`` for many arguments in one request (a list's rows): the script prefix
+    and URL configuration are looked up once."""
     path = _reversed_with(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-    return path.replace(_ARGUMENT, quote(str(argument), safe=_PATH_SAFE), 1)
+    before, _argument, after = path.partition(_ARGUMENT)
+    return lambda argument: before + quote(str(argument), safe=_PATH_SAFE) + after
 
 
 @lru_cache(maxsize=512)

@@ -12,10 +12,12 @@ a daylight-saving change (Vietnam has none).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,6 +53,8 @@ _ONE_HOUR = timedelta(hours=1)
 _MICROSECOND = timedelta(microseconds=1)
 # Enough to cross any real run of days off; guards the day loops against a broken calendar.
 _MAX_DAYS_WITHOUT_WORK = 3660
+# Spans of up to this many days are counted day by day; longer ones by arithmetic.
+_SHORT_SPAN_DAYS = 2
 
 
 class DeadlineError(ValueError):
@@ -254,24 +258,69 @@ class WorkingCalendar:
         return REASON_BREAK, ""
 
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
-        """Office time in [start, end); zero when ``end <= start``."""
+        """Office time in [start, end); zero when ``end <= start``.
+
+        The first and last days count their sessions' overlap with the span; every working day
+        strictly between them counts a full day, and those are counted by arithmetic (whole
+        weeks, then the exceptions in the span), not day by day: the overdue list asks this
+        of every late dossier, some late by years."""
         start = _aware(start, self.tz, "start")
         end = _aware(end, self.tz, "end")
-        total = timedelta()
         if end <= start:
-            return total
+            return timedelta()
+        first, last = start.date(), end.date()
+        if (last - first).days <= _SHORT_SPAN_DAYS:
+            return self._working_time_day_by_day(start, end)
+        return (
+            self._time_on(first, start, end)
+            + self._time_on(last, start, end)
+            + self.hours.day_length * self.working_days_strictly_between(first, last)
+        )
+
+    def working_days_strictly_between(self, first: date, last: date) -> int:
+        """How many working days lie strictly after ``first`` and before ``last``."""
+        days = (last - first).days - 1
+        if days <= 0:
+            return 0
+        weeks, rest = divmod(days, 7)
+        weekdays = self.hours.weekdays
+        count = weeks * len(weekdays)
+        following = first.weekday() + 1
+        count += sum(1 for i in range(rest) if (following + i) % 7 in weekdays)
+        low, high = first + timedelta(days=1), last - timedelta(days=1)
+        off, extra = self._sorted_exceptions
+        # A day off on an office weekday takes a day away; a make-up day outside them adds one
+        # (the two lists never share a date: __post_init__).
+        count -= sum(
+            1
+            for day in off[bisect_left(off, low) : bisect_right(off, high)]
+            if day.weekday() in weekdays
+        )
+        count += sum(
+            1
+            for day in extra[bisect_left(extra, low) : bisect_right(extra, high)]
+            if day.weekday() not in weekdays
+        )
+        return count
+
+    @cached_property
+    def _sorted_exceptions(self) -> tuple[list[date], list[date]]:
+        return sorted(self.days_off), sorted(self.extra_working_days)
+
+    def _time_on(self, day: date, start: datetime, end: datetime) -> timedelta:
+        """Office time of ``day`` inside [start, end)."""
+        total = timedelta()
+        for opening, closing in self.sessions_on(day):
+            overlap = min(closing, end) - max(opening, start)
+            if overlap > timedelta():
+                total += overlap
+        return total
+
+    def _working_time_day_by_day(self, start: datetime, end: datetime) -> timedelta:
+        total = timedelta()
         day = start.date()
-        full_day = self.hours.day_length
         while day <= end.date():
-            if self.is_working_day(day):
-                sessions = self.sessions_on(day)
-                if start <= sessions[0][0] and sessions[-1][1] <= end:
-                    total += full_day
-                else:
-                    for opening, closing in sessions:
-                        overlap = min(closing, end) - max(opening, start)
-                        if overlap > timedelta():
-                            total += overlap
+            total += self._time_on(day, start, end)
             day += timedelta(days=1)
         return total
 

@@ -727,3 +727,48 @@ def test_an_unknown_kind_still_gives_a_sentence():
         assert describe_step(TraceStep("reopened", at(2026, 3, 9, 9, 0), {})) == (
             "reopened: 09:00 09/03/2026."
         )
+
+
+@st.composite
+def calendars(draw) -> WorkingCalendar:
+    """Any office week (one to seven weekdays, one or two sessions) with days off and make-up
+    days anywhere, weekends included, over 2024–2029."""
+    weekdays = draw(st.sets(st.integers(0, 6), min_size=1))
+    morning = draw(st.sampled_from([((7, 30), (11, 30)), ((8, 0), (12, 0))]))
+    afternoon = draw(st.sampled_from([None, ((13, 30), (17, 30)), ((13, 0), (16, 45))]))
+    sessions = [(time(*morning[0]), time(*morning[1]))]
+    if afternoon:
+        sessions.append((time(*afternoon[0]), time(*afternoon[1])))
+    days = st.dates(min_value=date(2024, 1, 1), max_value=date(2029, 12, 31))
+    off = draw(st.sets(days, max_size=40))
+    extra = draw(st.sets(days, max_size=15)) - off
+    return WorkingCalendar(
+        hours=OfficeHours(sessions=tuple(sessions), weekdays=frozenset(weekdays)),
+        days_off=dict.fromkeys(off, "Nghỉ"),
+        extra_working_days=dict.fromkeys(extra, "Làm bù"),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    calendar=calendars(),
+    start=st.datetimes(
+        min_value=datetime(2024, 1, 1), max_value=datetime(2029, 6, 30), timezones=st.just(VN_TZ)
+    ),
+    span=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=1500)),
+)
+def test_working_time_between_counts_long_spans_as_the_days_add_up(
+    calendar: WorkingCalendar, start: datetime, span: timedelta
+):
+    """Spans of more than two days are counted by arithmetic (whole weeks, then the
+    exceptions): the same office time as adding up the days one by one."""
+    end = start + span
+    assert calendar.working_time_between(start, end) == calendar._working_time_day_by_day(
+        start, end
+    )
+    days = (end.date() - start.date()).days
+    assert calendar.working_days_strictly_between(start.date(), end.date()) == sum(
+        1
+        for n in range(1, max(days, 0))
+        if calendar.is_working_day(start.date() + timedelta(days=n))
+    )
