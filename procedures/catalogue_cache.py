@@ -65,7 +65,9 @@ class _Kept:
 
 
 _kept: _Kept | None = None
-_thread = threading.local()  # in_request, checked (this request saw the token), dirty
+# in_request; checked (this request saw the token); unreachable (this request found no Redis);
+# dirty (this thread changed the catalogue); pending (its publishing callback)
+_thread = threading.local()
 
 
 def _max_age() -> float:
@@ -79,7 +81,9 @@ def _enabled() -> bool:
 def _current() -> _Kept | None:
     """What this process keeps, if it may be used now; None to read PostgreSQL."""
     global _kept
-    if getattr(_thread, "dirty", False) or not _enabled():
+    if getattr(_thread, "dirty", False) or getattr(_thread, "unreachable", False):
+        return None
+    if not _enabled():
         return None
     kept = _kept
     fresh = kept is not None and time.monotonic() - kept.born < _max_age()
@@ -90,6 +94,8 @@ def _current() -> _Kept | None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
         version = cache.get(VERSION_KEY)
         if version is None:  # Redis unreachable: nothing says whether a change was made
+            # Asked once per request: each try may wait CACHE_TIMEOUT_SECONDS.
+            _thread.unreachable = getattr(_thread, "in_request", False)
             return None
     if not fresh or kept.version != version:
         kept = _kept = _Kept(version)
@@ -192,6 +198,7 @@ def catalogue_changed(**_signal: Any) -> None:
 def _request_started(**_signal: Any) -> None:
     _thread.in_request = True
     _thread.checked = False
+    _thread.unreachable = False
     if not connection.in_atomic_block:
         # A change rolled back in an earlier request never published: nothing it read was kept.
         _thread.dirty = False
@@ -200,13 +207,14 @@ def _request_started(**_signal: Any) -> None:
 def _request_finished(**_signal: Any) -> None:
     _thread.in_request = False
     _thread.checked = False
+    _thread.unreachable = False
 
 
 def forget() -> None:
     """Drop what this process keeps, and this thread's state (tests start clean)."""
     global _kept
     _kept = None
-    for name in ("in_request", "checked", "dirty", "pending"):
+    for name in ("in_request", "checked", "dirty", "pending", "unreachable"):
         if hasattr(_thread, name):
             delattr(_thread, name)
 

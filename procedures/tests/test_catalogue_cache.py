@@ -236,6 +236,24 @@ def test_with_the_shared_cache_out_of_reach_every_read_goes_to_the_database(
                 procedure_by_code(o.procedure.code)
 
 
+def test_a_request_asks_an_unreachable_redis_once(o, django_assert_num_queries):
+    with (
+        mock.patch.object(catalogue_cache.cache, "get", return_value=None) as get,
+        mock.patch.object(catalogue_cache.cache, "add", return_value=False),
+    ):
+        _request_started()
+        try:
+            with django_assert_num_queries(3):
+                procedure_by_code(o.procedure.code)
+                unit_by_code(o.commune.code)
+                documents_of(o.procedure)
+        finally:
+            _request_finished()
+        assert get.call_count == 2  # the token, and again after trying to create it
+        procedure_by_code(o.procedure.code)  # the next request asks again
+        assert get.call_count == 4
+
+
 def test_unit_days_apply_along_the_unit_s_chain_only(o, committed):
     other_district = UnitFactory(level=o.district.level, parent=o.district.parent)
     assert _days(o.commune) == set()
