@@ -23,6 +23,7 @@ from .models import Dossier
 from .selectors import OverdueDossier
 from .templatetags.dossier_tags import (
     channel_label,
+    code_breaks,
     due_soon,
     status_label,
     timeliness_label,
@@ -49,11 +50,9 @@ def _moment(value: datetime, zone: tzinfo) -> str:
 
 
 def _code_cell(dossier: Dossier, label: str, url_of: Callable[[str], str]) -> str:
-    code = dossier.code
-    breaks = "-<wbr>".join(html.escape(part) for part in code.split("-"))  # as code_breaks
     return (
         f'<th scope="row" data-label="{label}">'
-        f'<a class="code" href="{e(url_of(code))}">{breaks}</a></th>'
+        f'<a class="code" href="{e(url_of(dossier.code))}">{code_breaks(dossier.code)}</a></th>'
     )
 
 

@@ -1,12 +1,12 @@
 """How dossier pages say durations, statuses and timeliness."""
 
+import html
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from django import template
 from django.template.defaultfilters import date as django_date
 from django.utils.formats import number_format
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -126,7 +126,7 @@ def dossier_url(code: str) -> str:
 def code_breaks(code: str) -> str:
     """A dossier code that may wrap after its hyphens (000.00.15.H61-/261127-/0001), not
     inside the agency code."""
-    return mark_safe("-<wbr>".join(conditional_escape(part) for part in str(code).split("-")))
+    return mark_safe("-<wbr>".join(html.escape(part) for part in str(code).split("-")))
 
 
 @register.filter

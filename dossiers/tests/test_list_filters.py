@@ -75,3 +75,9 @@ def test_dossier_url_is_the_reversed_url(code, prefix):
         )
     finally:
         set_script_prefix("/")
+
+
+def test_code_breaks_escape_each_part():
+    assert _render("{{ v|code_breaks }}", v='000.00.15.H61-26"1127-<b>&') == (
+        "000.00.15.H61-<wbr>26&quot;1127-<wbr>&lt;b&gt;&amp;"
+    )
