@@ -39,7 +39,7 @@ import pytest
 import requests
 
 from dossiers.models import Dossier
-from dossiers.tests.factories import APPLICANT, office
+from dossiers.tests.factories import intake_payload, office
 from portal.choices import MessageChannel, MessageStatus
 from portal.models import OutboxMessage
 from portal.tests.factories import UserFactory
@@ -127,26 +127,30 @@ def _token(base: str, username: str, password: str = PASSWORD) -> requests.Respo
     )
 
 
+def _logged_in(login_url: str, username: str) -> requests.Session:
+    """A browser session logged in through the form at ``login_url`` (the portal's or the
+    admin's), with its CSRF cookie and Referer as a browser sends them."""
+    browser = requests.Session()
+    browser.get(login_url, timeout=30)
+    login = browser.post(
+        login_url,
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        },
+        headers={"Referer": login_url},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert login.status_code == 302, login.text[:2000]
+    return browser
+
+
 def _api(token: str) -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     return session
-
-
-def _intake(o) -> dict:
-    return {
-        "procedure": o.procedure.code,
-        "unit": o.commune.code,
-        "channel": "in_person",
-        "applicant": {
-            "full_name": APPLICANT.full_name,
-            "id_number": APPLICANT.id_number,
-            "phone": APPLICANT.phone,
-            "email": APPLICANT.email,
-            "address": APPLICANT.address,
-        },
-        "documents": [d.pk for d in o.procedure.documents.filter(required=True)],
-    }
 
 
 def test_two_web_processes_and_two_workers_share_only_postgresql_and_redis(
@@ -220,27 +224,14 @@ def _wait_for_sessions_to_end(timeout: float = 15) -> None:
 def _journey(o, web1: str, web2: str) -> None:
     # A session made on web 1 works on web 2 (sessions live in PostgreSQL). The cookie jar
     # keeps cookies per host, not per port: as a browser behind a load balancer would.
-    browser = requests.Session()
-    browser.get(f"{web1}/login/", timeout=30)
-    login = browser.post(
-        f"{web1}/login/",
-        data={
-            "username": o.officer.username,
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{web1}/login/"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert login.status_code == 302, login.text[:2000]
+    browser = _logged_in(f"{web1}/login/", o.officer.username)
     worklist = browser.get(f"{web2}/dossiers/", allow_redirects=False, timeout=30)
     assert worklist.status_code == 200, "the session of web 1 is not known to web 2"
 
     # A dossier received through the API on web 1, seen and started on web 2.
     counter = _api(_token(web1, o.counter.username).json()["token"])
     officer = _api(_token(web2, o.officer.username).json()["token"])
-    created = counter.post(f"{web1}/api/v1/dossiers/", json=_intake(o), timeout=30)
+    created = counter.post(f"{web1}/api/v1/dossiers/", json=intake_payload(o), timeout=30)
     assert created.status_code == 201, created.text
     code = created.json()["code"]
     assert officer.get(f"{web2}/api/v1/dossiers/{code}/", timeout=30).status_code == 200
@@ -270,7 +261,8 @@ def _journey(o, web1: str, web2: str) -> None:
 
     # Intakes alternating between the two web servers, at once: every code is new.
     bases = [web1, web2] * (CONCURRENT_INTAKES // 2)
-    body = _intake(o)  # read here: a query in the pool's threads would leave their connections
+    # Read here: a query in the pool's threads would leave their connections open.
+    body = intake_payload(o)
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(
             pool.map(
@@ -291,7 +283,7 @@ def _catalogue_change_seen_by_the_other_process(o, administrator, web1: str, web
     computed deadlines above; a day off declared in the admin on web 1 counts in web 2's very
     next intake."""
     counter = _api(_token(web2, o.counter.username).json()["token"])
-    body = _intake(o)
+    body = intake_payload(o)
     before = counter.post(f"{web2}/api/v1/dossiers/", json=body, timeout=30)
     assert before.status_code == 201, before.text
     received = datetime.fromisoformat(before.json()["received_at"]).astimezone(VN_TZ).date()
@@ -299,20 +291,7 @@ def _catalogue_change_seen_by_the_other_process(o, administrator, web1: str, web
     while day_off.weekday() >= 5:
         day_off += timedelta(days=1)
 
-    admin = requests.Session()
-    admin.get(f"{web1}/admin/login/", timeout=30)
-    login = admin.post(
-        f"{web1}/admin/login/?next=/admin/",
-        data={
-            "username": administrator.username,
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": admin.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{web1}/admin/login/"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert login.status_code == 302, login.text[:2000]
+    admin = _logged_in(f"{web1}/admin/login/", administrator.username)
     add_url = f"{web1}/admin/procedures/calendarday/add/"
     admin.get(add_url, timeout=30)
     added = admin.post(

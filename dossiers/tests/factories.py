@@ -83,3 +83,22 @@ def submitted(o: Office, **kwargs) -> Dossier:
     return submit_dossier(
         procedure=o.procedure, unit=o.commune, applicant=APPLICANT, user=o.citizen, **kwargs
     )
+
+
+def intake_payload(o: Office, **changes) -> dict:
+    """The body of ``POST /api/v1/dossiers/``: an in-person dossier of the office's procedure at
+    its commune, with the required documents."""
+    return {
+        "procedure": o.procedure.code,
+        "unit": o.commune.code,
+        "channel": "in_person",
+        "applicant": {
+            "full_name": APPLICANT.full_name,
+            "id_number": APPLICANT.id_number,
+            "phone": APPLICANT.phone,
+            "email": APPLICANT.email,
+            "address": APPLICANT.address,
+        },
+        "documents": [d.pk for d in o.procedure.documents.filter(required=True)],
+        **changes,
+    }

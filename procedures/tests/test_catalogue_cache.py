@@ -11,7 +11,7 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from dossiers.models import Dossier
-from dossiers.tests.factories import APPLICANT, office
+from dossiers.tests.factories import intake_payload, office
 from portal.tests.factories import UnitFactory
 from procedures import catalogue_cache
 from procedures.catalogue_cache import (
@@ -293,21 +293,6 @@ def test_a_day_off_added_moves_the_next_intake_s_deadline(o, committed):
 # --- Through the API --------------------------------------------------------------------------
 
 
-def _intake(o, **changes):
-    return {
-        "procedure": o.procedure.code,
-        "unit": o.commune.code,
-        "channel": "in_person",
-        "applicant": {
-            "full_name": APPLICANT.full_name,
-            "id_number": APPLICANT.id_number,
-            "phone": APPLICANT.phone,
-        },
-        "documents": [d.pk for d in o.procedure.documents.filter(required=True)],
-        **changes,
-    }
-
-
 @pytest.fixture
 def counter(o):
     client = APIClient(HTTP_ACCEPT_LANGUAGE="vi")
@@ -319,7 +304,7 @@ def test_an_intake_reads_the_catalogue_once_per_process(o, counter):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    body = _intake(o)
+    body = intake_payload(o)
     with CaptureQueriesContext(connection) as first:
         assert counter.post("/api/v1/dossiers/", body, format="json").status_code == 201
     with (
@@ -350,24 +335,25 @@ def test_an_intake_reads_the_catalogue_once_per_process(o, counter):
 
 
 def test_an_intake_answers_a_procedure_withdrawn_since_it_was_kept(o, counter, committed):
-    assert counter.post("/api/v1/dossiers/", _intake(o), format="json").status_code == 201
+    assert counter.post("/api/v1/dossiers/", intake_payload(o), format="json").status_code == 201
     with committed():
         o.procedure.is_active = False
         o.procedure.save()
-    answer = counter.post("/api/v1/dossiers/", _intake(o), format="json")
+    answer = counter.post("/api/v1/dossiers/", intake_payload(o), format="json")
     assert answer.status_code == 400
     assert answer.json()["fields"]["procedure"] == ["Thủ tục này không còn được áp dụng."]
 
 
 def test_an_unknown_code_is_a_translated_error(o, counter):
     answer = counter.post(
-        "/api/v1/dossiers/", _intake(o, procedure="0.000000", unit=7), format="json"
+        "/api/v1/dossiers/", intake_payload(o, procedure="0.000000", unit=7), format="json"
     )
     assert answer.status_code == 400
     fields = answer.json()["fields"]
     assert fields["procedure"] == ["Không có thủ tục nào có mã 0.000000."]
     assert fields["unit"] == ["Không có đơn vị nào có mã 7."]
     for bad in ({"code": "x"}, "1.0\x0001", ["1"]):
-        malformed = counter.post("/api/v1/dossiers/", _intake(o, procedure=bad), format="json")
+        body = intake_payload(o, procedure=bad)
+        malformed = counter.post("/api/v1/dossiers/", body, format="json")
         assert malformed.status_code == 400, malformed.content
         assert malformed.json()["fields"]["procedure"]
