@@ -34,15 +34,11 @@ _ARGUMENT = "arg0placeholder"
 _PATH_SAFE = "!$&'()*+,;=/~:@"
 
 
-def page_url_with(name: str, argument: str) -> str:
-    """``reverse(name, args=[argument])`` for a page with one path argument (a code): the
-    path reversed once, the argument quoted into it as reverse() quotes it."""
-    return page_url_maker(name)(argument)
-
-
 def page_url_maker(name: str) -> Callable[[str], str]:
-    """``page_url_with`` for many arguments in one request (a list's rows): the script prefix
-    and URL configuration are looked up once."""
+    """``reverse(name, args=[argument])`` for a page with one path argument (a code), for many
+    arguments in one request (a list's rows): the path reversed once per process, the script
+    prefix and URL configuration looked up once per call, each argument quoted into the path
+    as reverse() quotes it."""
     path = _reversed_with(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
     before, _argument, after = path.partition(_ARGUMENT)
     return lambda argument: before + quote(str(argument), safe=_PATH_SAFE) + after

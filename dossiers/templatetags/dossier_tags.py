@@ -11,7 +11,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.links import page_url_with
 from procedures.choices import DocumentKind
 
 from ..choices import Channel, Status, Timeliness
@@ -114,12 +113,6 @@ def local_date(value: date | datetime | None, django_format: str) -> str:
     ):
         return django_date(value, django_format)
     return value.strftime(pattern)
-
-
-@register.filter
-def dossier_url(code: str) -> str:
-    """``{% url 'dossiers:detail' code %}``, from the path reversed once (``portal.links``)."""
-    return page_url_with("dossiers:detail", code)
 
 
 @register.filter
