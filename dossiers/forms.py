@@ -17,15 +17,17 @@ from django.utils.translation import ngettext
 
 from portal.choices import Role
 from portal.models import Unit
-from portal.selectors import unit_ancestors, user_memberships, visible_units
+from portal.selectors import unit_ancestors, user_memberships
 from portal.text import search_patterns
 from portal.validators import clean_citizen_id, phone_validator
+from procedures import catalogue_cache
 from procedures.models import Field, Procedure
 from procedures.selectors import units_for_procedure
 
 from .choices import AttachmentKind, Channel, Status
 from .filters import DossierFilterForm
 from .models import Dossier, DossierDocument
+from .selectors import seen_unit_rows
 from .services import Applicant
 
 # --- Worklist -------------------------------------------------------------------------------------
@@ -35,18 +37,12 @@ def worklist_filter_form(data, *, user: User | AnonymousUser) -> DossierFilterFo
     """The shared filter form, dressed for the page: fields and units as lists, dates as date
     pickers. The fields and their cleaning stay those of ``DossierFilterForm``."""
     form = DossierFilterForm(data)
-    form.fields["field"].widget = forms.Select(
-        choices=[
-            ("", _("All")),
-            *Field.objects.order_by("sort_order", "name").values_list("code", "name"),
-        ]
-    )
-    form.fields["unit"].widget = forms.Select(
-        choices=[
-            ("", _("All")),
-            *visible_units(user).order_by("path").values_list("code", "name"),
-        ]
-    )
+    fields = catalogue_cache.field_choices()
+    if fields is None:
+        fields = list(Field.objects.order_by("sort_order", "name").values_list("code", "name"))
+    form.fields["field"].widget = forms.Select(choices=[("", _("All")), *fields])
+    units = [(row.code, row.name) for row in seen_unit_rows(user)]
+    form.fields["unit"].widget = forms.Select(choices=[("", _("All")), *units])
     form.fields["procedure"].widget.attrs.update({"placeholder": "1.001193", "spellcheck": "false"})
     form.fields["search"].widget.attrs.update({"autocomplete": "off"})
     for name in ("received_from", "received_to"):

@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from portal import paging
 from portal.choices import Role
 from portal.context_processors import request_roles
 from portal.paging import CappedPaginator, UncountedPaginator
@@ -33,7 +35,7 @@ from procedures.deadline_text import describe_trace
 from procedures.selectors import procedure_deadline
 
 from . import selectors, services
-from .choices import OPEN_STATUSES, TO_DO_STATUSES, Action, AttachmentKind, Status, Timeliness
+from .choices import TO_DO_STATUSES, Action, AttachmentKind, Status, Timeliness
 from .filters import ALL, TO_DO
 from .forms import (
     ACTION_FORMS,
@@ -48,7 +50,7 @@ from .models import Attachment, Dossier, DossierAccess
 from .privacy import id_number_policy
 from .services import access_log
 from .services.attachments import attachment_disposition
-from .workflow import TRANSITIONS, open_timeliness
+from .workflow import TRANSITIONS
 
 PAGE_SIZE = 25
 
@@ -106,24 +108,39 @@ TABS: list[tuple[str, Any, dict[str, str]]] = [
 _TAB_PARAMETERS = ("scope", "status", "timeliness")
 
 
-def _tabs(dossiers, form, now: datetime) -> list[dict]:
-    counts = selectors.worklist_counts(dossiers, now)
+def _active_tab(form) -> str | None:
+    """The quick link whose filter the form holds, if any."""
     data = form.cleaned_data if form.is_valid() else {}
     current = {name: data.get(name) or "" for name in _TAB_PARAMETERS}
-    tabs = []
-    for key, label, params in TABS:
-        wanted = dict.fromkeys(_TAB_PARAMETERS, "") | params
-        tabs.append(
-            {
-                "key": key,
-                "label": label,
-                "query": "&".join(f"{name}={value}" for name, value in params.items()),
-                "count": counts[key],
-                "more": counts.get(f"{key}_more", False),
-                "active": wanted == current,
-            }
-        )
-    return tabs
+    for key, _label, params in TABS:
+        if dict.fromkeys(_TAB_PARAMETERS, "") | params == current:
+            return key
+    return None
+
+
+def _tabs(counts: dict[str, int | bool], active: str | None) -> list[dict]:
+    return [
+        {
+            "key": key,
+            "label": label,
+            "query": "&".join(f"{name}={value}" for name, value in params.items()),
+            "count": counts[key],
+            "more": counts.get(f"{key}_more", False),
+            "active": key == active,
+        }
+        for key, label, params in TABS
+    ]
+
+
+def _tab_count(counts: dict[str, int | bool], form, active: str | None) -> tuple[int, bool] | None:
+    """The list's length as ``CappedPaginator`` counts it, when the list is exactly its quick
+    link's (no other filter): the quick links have counted it already."""
+    if active is None or any(
+        value for name, value in form.cleaned_data.items() if name not in (*_TAB_PARAMETERS, "sort")
+    ):
+        return None
+    count, more = int(counts[active]), bool(counts.get(f"{active}_more", False))
+    return min(count, paging.COUNT_CAP), more or count > paging.COUNT_CAP
 
 
 _MAIN_FILTERS = ("search", "status", "timeliness", "sort")
@@ -137,7 +154,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if not _is_staff(request):
         return _forbidden(request, _("The dossier worklist is for the staff of the counters."))
     now = timezone.now()
-    dossiers = selectors.worklist(user=request.user, now=now)
+    dossiers = selectors.worklist_page(user=request.user)
+    counts = selectors.worklist_counts(user=request.user, now=now)
     query = request.GET.copy()
     if not any(value for name, value in query.items() if name not in ("page", "sort")):
         query["scope"] = TO_DO  # the page opens on the work still to be done
@@ -149,11 +167,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
     )
     if form.is_valid() and not form.cleaned_data.get("sort"):
         query["sort"] = form.default_sort()  # the select shows the order the list is in
-    searching = form.is_valid() and bool(form.cleaned_data.get("search"))
-    paginator = UncountedPaginator if searching else CappedPaginator
-    page = paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    remaining = selectors.remaining_working_time(rows, now)
+    active = _active_tab(form)
+    if form.is_valid() and form.cleaned_data.get("search"):
+        paginator: Paginator = UncountedPaginator(listed, PAGE_SIZE)
+    else:
+        paginator = CappedPaginator(listed, PAGE_SIZE, counted=_tab_count(counts, form, active))
+    page = paginator.get_page(request.GET.get("page"))
+    rows = selectors.page_rows(list(page.object_list), now)
     query.pop("page", None)
     filtered = any(
         value for name, value in request.GET.items() if name not in ("page", "sort", "scope")
@@ -167,10 +187,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "more_fields": [form[name] for name in _MORE_FILTERS],
             "more_open": any(request.GET.get(name) for name in _MORE_FILTERS),
             "page": page,
-            "rows": [(dossier, remaining.get(dossier.pk)) for dossier in rows],
+            "rows": rows,
             "query": query.urlencode(),
             "filtered": filtered,
-            "tabs": _tabs(dossiers, form, now),
+            "tabs": _tabs(counts, active),
             "may_receive": _may_receive(request),
         },
     )
@@ -375,12 +395,6 @@ def _event_details(event) -> list[str]:
     return []
 
 
-def _current_timeliness(dossier: Dossier, now: datetime) -> str:
-    if dossier.status in OPEN_STATUSES:
-        return open_timeliness(now, dossier.due_at, dossier.paused_at)
-    return dossier.timeliness
-
-
 def _render_detail(
     request: HttpRequest,
     dossier: Dossier,
@@ -414,7 +428,7 @@ def _render_detail(
         "dossiers/detail.html",
         {
             "dossier": dossier,
-            "timeliness": _current_timeliness(dossier, now),
+            "timeliness": selectors.current_timeliness(dossier, now),
             "remaining": selectors.remaining_working_time([dossier], now).get(dossier.pk),
             "documents": list(documents.values()),
             "attachments": attachments,

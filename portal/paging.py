@@ -33,9 +33,20 @@ def capped_count(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]
 class CappedPaginator(Paginator):
     counted = True
 
-    def __init__(self, object_list: QuerySet, per_page: int, *, cap: int | None = None) -> None:
+    def __init__(
+        self,
+        object_list: QuerySet,
+        per_page: int,
+        *,
+        cap: int | None = None,
+        counted: tuple[int, bool] | None = None,
+    ) -> None:
+        """``counted``: the list's (count, more) as ``capped_count`` gives them, when the
+        caller has them already (no count is then run)."""
         super().__init__(object_list, per_page)
         self.cap = cap or COUNT_CAP
+        if counted is not None:
+            self._capped = counted
 
     @cached_property
     def _capped(self) -> tuple[int, bool]:

@@ -33,7 +33,7 @@ import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -49,6 +49,17 @@ from .models import CalendarDay, DocumentComponent, Field, Procedure
 VERSION_KEY = "catalogue:version"
 # A calendar table this large is not kept whole (a province has a few hundred rows).
 MAX_CALENDAR_ROWS = 50_000
+# Nor a unit tree this large (the country has about 11,000 communes and 700 districts).
+MAX_UNIT_ROWS = 50_000
+
+
+class UnitRow(NamedTuple):
+    """What lists and choices show of a unit; read only."""
+
+    pk: int
+    code: str
+    name: str
+    path: str
 
 
 class _Kept:
@@ -62,6 +73,9 @@ class _Kept:
         self.documents: dict[int, tuple[DocumentComponent, ...]] = {}
         # The calendar's exceptions by date, and their dates (for bisect); None until read.
         self.calendar: tuple[list[date], list[CalendarDay]] | None = None
+        # Every unit's row by path, and their paths (for bisect); None until read.
+        self.tree: tuple[list[str], list[UnitRow]] | None = None
+        self.fields: list[tuple[str, str]] | None = None
 
 
 _kept: _Kept | None = None
@@ -162,6 +176,39 @@ def calendar_days(unit_ids: set[int], start: date, end: date) -> list[CalendarDa
         for row in rows[bisect_left(dates, start) : bisect_right(dates, end)]
         if row.unit_id is None or row.unit_id in unit_ids
     ]
+
+
+def units_under(paths: Iterable[str]) -> list[UnitRow] | None:
+    """The units whose path starts with one of ``paths`` (their subtrees), each once, in the
+    order of their paths; None when they are to be read from PostgreSQL."""
+    kept = _current()
+    if kept is None:
+        return None
+    if kept.tree is None:
+        rows = list(Unit.objects.values_list("pk", "code", "name", "path")[: MAX_UNIT_ROWS + 1])
+        if len(rows) > MAX_UNIT_ROWS:
+            return None
+        units = sorted((UnitRow(*row) for row in rows), key=lambda unit: unit.path)
+        kept.tree = ([unit.path for unit in units], units)
+    keys, units = kept.tree
+    found: dict[int, UnitRow] = {}
+    for path in paths:
+        # A subtree is a run of neighbours in path order: "/1/2/" up to "/1/2/" + the last
+        # character there is.
+        for unit in units[bisect_left(keys, path) : bisect_left(keys, path + "\U0010ffff")]:
+            found[unit.pk] = unit
+    return sorted(found.values(), key=lambda unit: unit.path)
+
+
+def field_choices() -> list[tuple[str, str]] | None:
+    """Every field as (code, name), in their order; None when they are to be read from
+    PostgreSQL."""
+    kept = _current()
+    if kept is None:
+        return None
+    if kept.fields is None:
+        kept.fields = list(Field.objects.order_by("sort_order", "name").values_list("code", "name"))
+    return list(kept.fields)
 
 
 # --- Changes -----------------------------------------------------------------------------------

@@ -20,12 +20,12 @@ from procedures.deadline_text import describe_step
 from procedures.deadlines import TraceStep
 from procedures.models import Procedure
 
-from ..choices import OPEN_STATUSES, Action, AttachmentKind, Channel, RatingScore, Timeliness
+from ..choices import Action, AttachmentKind, Channel, RatingScore, Timeliness
 from ..models import Attachment, Dossier, DossierDocument, DossierEvent, Pause, Rating
 from ..privacy import id_number_policy, mask_id_number
 from ..selectors import available_actions
+from ..selectors import current_timeliness as current_timeliness_at
 from ..services import Applicant
-from ..workflow import open_timeliness
 
 # --- Input: intake --------------------------------------------------------------------------
 
@@ -241,10 +241,7 @@ def current_timeliness(dossier: Dossier) -> str | None:
     """As annotated by ``selectors.with_current_timeliness``, or worked out the same way."""
     value = getattr(dossier, "current_timeliness", None)
     if value is None:
-        if dossier.status in OPEN_STATUSES:
-            value = open_timeliness(timezone.now(), dossier.due_at, dossier.paused_at)
-        else:
-            value = dossier.timeliness
+        value = current_timeliness_at(dossier, timezone.now())
     return value or None
 
 

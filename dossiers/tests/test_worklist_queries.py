@@ -8,9 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from dossiers import selectors, services
-from dossiers.choices import Timeliness
+from dossiers.choices import TO_DO_STATUSES, Status, Timeliness
 from dossiers.filters import DossierFilterForm
 from dossiers.models import Dossier
+from portal import paging
+from portal.choices import Role
+from portal.models import Membership
+from portal.tests.factories import MembershipFactory, UnitFactory, UserFactory
 from procedures.deadlines import VN_TZ
 
 from .factories import office, received, submitted
@@ -101,3 +105,66 @@ def test_a_search_looks_only_where_the_text_can_be(every_state):
     nothing = DossierFilterForm({"search": "--"})
     assert nothing.is_valid()
     assert not nothing.apply(Dossier.objects.all()).exists()
+
+
+def test_current_timeliness_in_python_is_the_annotations(every_state):
+    now = datetime.now(tz=VN_TZ) + timedelta(minutes=1)
+    for dossier in selectors.with_current_timeliness(Dossier.objects.all(), now):
+        assert selectors.current_timeliness(dossier, now) == dossier.current_timeliness, dossier
+
+
+def _counts_by_orm(dossiers, now, cap):
+    """The quick links' figures as plain ORM queries, one by one."""
+    to_do = dossiers.filter(status__in=TO_DO_STATUSES)
+    every, resolved = dossiers.count(), dossiers.filter(status=Status.RESOLVED).count()
+    return {
+        "todo": to_do.count(),
+        "overdue": to_do.filter(selectors.timeliness_condition(Timeliness.OVERDUE, now)).count(),
+        "submitted": to_do.filter(status=Status.SUBMITTED).count(),
+        "received": to_do.filter(status=Status.RECEIVED).count(),
+        "in_progress": to_do.filter(status=Status.IN_PROGRESS).count(),
+        "supplement": to_do.filter(status=Status.SUPPLEMENT_REQUESTED).count(),
+        "resolved": min(resolved, cap),
+        "resolved_more": resolved > cap,
+        "all": min(every, cap),
+        "all_more": every > cap,
+    }
+
+
+@pytest.mark.parametrize("cap", [10_000, 1])
+def test_the_quick_links_count_in_one_statement_what_each_query_counts(
+    every_state, monkeypatch, cap
+):
+    monkeypatch.setattr(paging, "COUNT_CAP", cap)
+    dossier = every_state["overdue"]
+    staff = Membership.objects.filter(unit=dossier.unit).first().user
+    superuser = UserFactory(is_superuser=True)
+    outsider = UserFactory()
+    MembershipFactory(user=outsider, unit=UnitFactory(), role=Role.PROCESSING_OFFICER)
+    for now in (at(2026, 3, 2, 9, 0), datetime.now(tz=VN_TZ)):
+        assert selectors.worklist_counts(user=staff, now=now) == _counts_by_orm(
+            Dossier.objects.filter(unit__path__startswith=dossier.unit.path), now, cap
+        )
+        assert selectors.worklist_counts(user=superuser, now=now) == _counts_by_orm(
+            Dossier.objects.all(), now, cap
+        )
+        assert selectors.worklist_counts(user=outsider, now=now) == _counts_by_orm(
+            Dossier.objects.none(), now, cap
+        )
+    assert selectors.worklist_counts(user=staff, now=now)["overdue"] == 2  # running and paused
+
+
+def test_the_worklist_page_reads_only_what_its_rows_show(every_state, client):
+    dossier = every_state["overdue"]
+    staff = Membership.objects.filter(unit=dossier.unit).first().user
+    now = datetime.now(tz=VN_TZ)
+    rows = list(selectors.worklist_page(user=staff).order_by("pk"))
+    assert {"deadline_trace", "note", "applicant_id_number"} <= rows[0].get_deferred_fields()
+    full = list(selectors.worklist(user=staff, now=now).order_by("pk"))
+    page = selectors.page_rows(rows, now)
+    assert [(d.pk, d.current_timeliness) for d, _left in page] == [
+        (d.pk, d.current_timeliness) for d in full
+    ]
+    assert {d.pk: left for d, left in page if left is not None} == (
+        selectors.remaining_working_time(full, now)
+    )

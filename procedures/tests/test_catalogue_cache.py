@@ -357,3 +357,46 @@ def test_an_unknown_code_is_a_translated_error(o, counter):
         malformed = counter.post("/api/v1/dossiers/", body, format="json")
         assert malformed.status_code == 400, malformed.content
         assert malformed.json()["fields"]["procedure"]
+
+
+def test_units_under_paths_and_fields_are_kept_and_follow_changes(o, committed):
+    from procedures.catalogue_cache import field_choices, units_under
+    from procedures.models import Field
+
+    district = [o.district.pk, o.commune.pk, o.other_commune.pk]
+    assert [u.pk for u in units_under([o.district.path])] == district
+    assert [u.pk for u in units_under([o.commune.path, o.other_commune.path])] == district[1:]
+    assert units_under(["/999999/"]) == []
+    row = units_under([o.commune.path])[0]
+    assert (row.code, row.name, row.path) == (o.commune.code, o.commune.name, o.commune.path)
+    fields = field_choices()
+    assert fields == list(Field.objects.order_by("sort_order", "name").values_list("code", "name"))
+    with committed():
+        new = UnitFactory(parent=o.district, level="commune", name="UBND xã Mới")
+        o.procedure.field.name = "Hộ tịch (đổi tên)"
+        o.procedure.field.save()
+    assert new.pk in [u.pk for u in units_under([o.district.path])]
+    assert (o.procedure.field.code, "Hộ tịch (đổi tên)") in field_choices()
+
+
+def test_units_under_a_path_are_its_subtree_only(o, committed, django_assert_num_queries):
+    from procedures.catalogue_cache import units_under
+
+    # "/7/1/" must not take "/7/10/" with it: a subtree is its path and what lies below.
+    paths = ["/7/", "/7/1/", "/7/1/3/", "/7/10/", "/7/10/4/", "/7/2/", "/70/"]
+    with committed():
+        units = [UnitFactory(parent=o.district.parent, level="district") for _ in paths]
+        for unit, path in zip(units, paths, strict=True):
+            type(unit).objects.filter(pk=unit.pk).update(path=path)
+        catalogue_cache.catalogue_changed()  # a bulk update sends no signal
+    assert units_under(["/"]) is not None
+    by_path = dict(zip(paths, (unit.pk for unit in units), strict=True))
+    with django_assert_num_queries(0):
+        assert [u.path for u in units_under(["/7/1/"])] == ["/7/1/", "/7/1/3/"]
+        assert [u.path for u in units_under(["/7/"])] == paths[:-1]
+        assert [u.pk for u in units_under(["/7/10/", "/7/1/3/"])] == [
+            by_path["/7/1/3/"],
+            by_path["/7/10/"],
+            by_path["/7/10/4/"],
+        ]
+        assert [u.path for u in units_under(["/7/1/", "/7/1/3/"])] == ["/7/1/", "/7/1/3/"]
