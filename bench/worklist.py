@@ -133,6 +133,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--only", help="run the scenarios whose name contains this text")
     p.add_argument("--explain", action="store_true", help="print the raw statements' plans")
     p.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    p.add_argument(
+        "--cache-url",
+        default=os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/13"),
+        help="the shared cache, as in production (empty: each process its own, which turns "
+        "off the catalogue each process keeps)",
+    )
     return p.parse_args()
 
 
@@ -347,6 +353,7 @@ def staff_client(username: str, unit, role):
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain http
+    os.environ["CACHE_URL"] = args.cache_url
     setup_django(args.database_url)
     from django.conf import settings
     from django.core.management import call_command
@@ -474,7 +481,8 @@ def write_doc(args, m, data, samples, results) -> None:
         "**Method:** each scenario first checks that the page lists the rows the raw SQL "
         f"returns, in order; then {args.repeat} rounds alternating raw SQL and page. The page "
         "is `GET /dossiers/?…` through Django's test client (session, every query, the "
-        "template); the raw SQL is what a hand-written page needs for the same screen: the "
+        "template), with the shared cache in Redis as in production "
+        f"({'`' + args.cache_url + '`' if args.cache_url else 'here: none'}); the raw SQL is what a hand-written page needs for the same screen: the "
         "session and its user, the user's units, the filter form's units and fields, the "
         "calendar of the time left, the 25 rows with procedure, field, unit and officer, "
         "the list's count (not for searches: the page reads one row more than it shows "

@@ -97,3 +97,38 @@ def test_overdue_rows_are_the_template_s(language, settings):
         theirs = Template(OVERDUE_LOOP).render(Context({"rows": rows}))
     assert _normal(ours) == _normal(theirs)
     assert "&lt;Văn&gt;" in ours
+
+
+FILTER_LOOP = (REFERENCE / "filter_fields.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_filter_fields_are_the_template_s(language):
+    from dossiers.forms import worklist_filter_form
+    from dossiers.templatetags.dossier_tags import filter_fields
+    from dossiers.views import _MAIN_FILTERS, _MORE_FILTERS
+
+    o = office()
+    user = UserFactory(is_superuser=True)
+    with translation.override(language):
+        for data in (
+            {"scope": "todo"},
+            # Errors on several fields, values to escape, a chosen unit.
+            {
+                "search": '"><script>x</script>',
+                "status": "nonsense",
+                "received_from": "2026-02-30",
+                "received_to": "2026-01-01",
+                "unit": o.commune.code,
+                "procedure": "<b>",
+            },
+        ):
+            form = worklist_filter_form(data, user=user)
+            form.is_valid()
+            fields = [form[name] for name in (*_MAIN_FILTERS, *_MORE_FILTERS)]
+            expected = Template(FILTER_LOOP).render(Context({"fields": fields}))
+            expected = expected.removeprefix("\n")  # the line of the reference's comment
+            written = filter_fields(fields)
+            assert written == expected
+            assert "<script>" not in written
+    assert 'class="field field-error"' in written and "error-text" in written
