@@ -70,6 +70,8 @@ class _Kept:
         self.born = time.monotonic()
         self.procedures: dict[str, Procedure] = {}
         self.units: dict[str, Unit] = {}
+        self.procedures_by_pk: dict[int, Procedure] = {}
+        self.units_by_pk: dict[int, Unit] = {}
         self.documents: dict[int, tuple[DocumentComponent, ...]] = {}
         # The calendar's exceptions by date, and their dates (for bisect); None until read.
         self.calendar: tuple[list[date], list[CalendarDay]] | None = None
@@ -144,6 +146,28 @@ def unit_by_code(code: str) -> Unit:
         unit = Unit.objects.get(code=code)
         kept.units[code] = unit
     return copy.copy(unit)
+
+
+def procedures_by_pk(pks: Iterable[int]) -> dict[int, Procedure]:
+    """The procedures with these ids, with their fields, by id (those that exist)."""
+    return _by_pk(Procedure.objects.select_related("field"), "procedures_by_pk", pks)
+
+
+def units_by_pk(pks: Iterable[int]) -> dict[int, Unit]:
+    """The units with these ids, by id (those that exist)."""
+    return _by_pk(Unit.objects.all(), "units_by_pk", pks)
+
+
+def _by_pk(queryset, name: str, pks: Iterable[int]) -> dict:
+    wanted = set(pks)
+    kept = _current()
+    if kept is None:
+        return queryset.in_bulk(wanted)
+    known: dict = getattr(kept, name)
+    missing = wanted - known.keys()
+    if missing:
+        known.update(queryset.in_bulk(missing))
+    return {pk: copy.copy(known[pk]) for pk in wanted if pk in known}
 
 
 def documents_of(procedure: Procedure) -> list[DocumentComponent]:

@@ -1,5 +1,6 @@
 """The staff pages: worklist, intake, a dossier's page, its actions and its files."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -254,12 +255,42 @@ def test_the_worklist_runs_a_fixed_number_of_queries(client, monday, django_asse
     submitted(o)
     # A full page (25 rows of two communes), the tabs, the filter lists and the menu:
     # session, user, roles, visible units (once: the list, the counts and the filter share
-    # them), fields, the tabs' counts (one statement), rows and the working calendar of the
-    # units on the page. Here the catalogue is read from the database (no shared cache).
-    with django_assert_max_num_queries(8):
+    # them), fields, the tabs' counts (one statement), rows, their procedures and units, and
+    # the working calendar of the units on the page. Here the catalogue is read from the
+    # database (no shared cache).
+    with django_assert_max_num_queries(10):
         response = client.get(url("worklist"), {"search": "an", "sort": "-received"})
     assert len(response.context["rows"]) == 25
     assert _queries(client, url("worklist")) == few  # more dossiers, not more queries
+
+
+def test_with_the_catalogue_kept_the_worklist_reads_five_statements(
+    client, monday, monkeypatch, django_capture_on_commit_callbacks
+):
+    from procedures import catalogue_cache
+
+    monkeypatch.setattr(catalogue_cache, "default_cache_is_shared", lambda: True)
+    with django_capture_on_commit_callbacks(execute=True):  # as if each change committed
+        o = office()
+        other_counter = MembershipFactory(unit=o.other_commune, role=Role.COUNTER_OFFICER).user
+        for _ in range(15):
+            received(o)
+            received(o, unit=o.other_commune, by=other_counter)
+    client.force_login(o.manager)
+    first = client.get(url("worklist"))
+    # Session, user, roles, the tabs' counts and the rows: units, fields, procedures and the
+    # calendar are the catalogue's.
+    assert _queries(client, url("worklist")) == 5
+    again = client.get(url("worklist"))
+    assert [(d.code, d.unit.name, d.procedure.code, left) for d, left in again.context["rows"]] == [
+        (d.code, d.unit.name, d.procedure.code, left) for d, left in first.context["rows"]
+    ]
+    assert {d.unit.name for d, _left in again.context["rows"]} == {
+        o.commune.name,
+        o.other_commune.name,
+    }
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert token.sub("", page_of(again)) == token.sub("", page_of(first))
 
 
 # --- Navigation -----------------------------------------------------------------------------------

@@ -400,3 +400,20 @@ def test_units_under_a_path_are_its_subtree_only(o, committed, django_assert_num
             by_path["/7/10/4/"],
         ]
         assert [u.path for u in units_under(["/7/1/", "/7/1/3/"])] == ["/7/1/", "/7/1/3/"]
+
+
+def test_procedures_and_units_by_id_are_kept_as_copies(o, committed, django_assert_num_queries):
+    from procedures.catalogue_cache import procedures_by_pk, units_by_pk
+
+    assert set(units_by_pk([o.commune.pk, o.district.pk, 10**9])) == {o.commune.pk, o.district.pk}
+    assert set(procedures_by_pk([o.procedure.pk])) == {o.procedure.pk}
+    with django_assert_num_queries(0):
+        unit = units_by_pk([o.commune.pk])[o.commune.pk]
+        procedure = procedures_by_pk([o.procedure.pk])[o.procedure.pk]
+        assert procedure.field.code == o.procedure.field.code  # with its field
+    unit.name = "changed by a caller"
+    assert units_by_pk([o.commune.pk])[o.commune.pk].name == o.commune.name
+    with committed():
+        o.commune.name = "UBND xã An Thịnh (mới)"
+        o.commune.save()
+    assert units_by_pk([o.commune.pk])[o.commune.pk].name == "UBND xã An Thịnh (mới)"
