@@ -195,15 +195,21 @@ def worklist_page(*, user: User | AnonymousUser) -> QuerySet[Dossier]:
     return worked_dossiers(user).only(*_PAGE_ROW_FIELDS)
 
 
-def page_rows(dossiers: list[Dossier], now: datetime) -> list[tuple[Dossier, timedelta | None]]:
-    """The worklist page's rows: each dossier with its procedure and unit (from the catalogue
-    each process keeps, or one query each), its ``current_timeliness`` set as
-    ``with_current_timeliness`` would, and its working time left (None: no clock)."""
+def _with_catalogue(dossiers: list[Dossier]) -> None:
+    """Give each dossier its procedure and unit from the catalogue each process keeps (one
+    query each without it), instead of joining them into the rows' statement."""
     procedures = catalogue_cache.procedures_by_pk({d.procedure_id for d in dossiers})
     units = catalogue_cache.units_by_pk({d.unit_id for d in dossiers})
     for dossier in dossiers:
         dossier.procedure = procedures[dossier.procedure_id]
         dossier.unit = units[dossier.unit_id]
+
+
+def page_rows(dossiers: list[Dossier], now: datetime) -> list[tuple[Dossier, timedelta | None]]:
+    """The worklist page's rows: each dossier with its procedure and unit (from the catalogue
+    each process keeps, or one query each), its ``current_timeliness`` set as
+    ``with_current_timeliness`` would, and its working time left (None: no clock)."""
+    _with_catalogue(dossiers)
     remaining = remaining_working_time(dossiers, now)
     for dossier in dossiers:
         dossier.current_timeliness = current_timeliness(dossier, now)  # type: ignore[attr-defined]
@@ -414,16 +420,30 @@ def managed_units(user: User | AnonymousUser) -> QuerySet[Unit]:
     return Unit.objects.filter(condition)
 
 
+# What a row of the overdue list shows and its lateness is worked out from.
+_OVERDUE_ROW_FIELDS = (
+    *_PAGE_ROW_FIELDS,
+    "apologized_at",
+    "promised_at",
+    "assigned_to__username",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
+)
+
+
 def overdue_rows(dossiers: QuerySet[Dossier], now: datetime) -> list[OverdueDossier]:
-    """The open dossiers of ``dossiers`` that are overdue at ``now``, most late first."""
+    """The open dossiers of ``dossiers`` that are overdue at ``now``, most late first, with
+    only what the list shows (``_OVERDUE_ROW_FIELDS``, procedures and units from the
+    catalogue)."""
     found = list(
-        with_current_timeliness(dossiers, now)
-        .filter(timeliness_condition(Timeliness.OVERDUE, now))
-        .select_related("procedure", "unit", "assigned_to")
-        # Sorted below by lateness; the deadline's trace (JSON, the widest column) is not shown.
-        .order_by()
-        .defer("deadline_trace")
+        dossiers.filter(timeliness_condition(Timeliness.OVERDUE, now))
+        .select_related("assigned_to")
+        .order_by()  # sorted below, by lateness
+        .only(*_OVERDUE_ROW_FIELDS)
     )
+    _with_catalogue(found)
+    for dossier in found:
+        dossier.current_timeliness = Timeliness.OVERDUE  # type: ignore[attr-defined]
     remaining = remaining_working_time(found, now)
     rows = []
     for dossier in found:

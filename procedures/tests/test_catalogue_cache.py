@@ -417,3 +417,20 @@ def test_procedures_and_units_by_id_are_kept_as_copies(o, committed, django_asse
         o.commune.name = "UBND xã An Thịnh (mới)"
         o.commune.save()
     assert units_by_pk([o.commune.pk])[o.commune.pk].name == "UBND xã An Thịnh (mới)"
+
+
+def test_a_kept_object_is_copied_as_copy_copy_would(o):
+    import copy
+
+    from procedures.catalogue_cache import _copy
+
+    kept = Procedure.objects.select_related("field").get(pk=o.procedure.pk)
+    mine, python = _copy(kept), copy.copy(kept)
+    python.__dict__.pop("_django_version", None)  # left by the pickling protocol
+    assert {k: v for k, v in mine.__dict__.items() if k != "_state"} == {
+        k: v for k, v in python.__dict__.items() if k != "_state"
+    }
+    assert mine._state.__dict__ == python._state.__dict__
+    mine.name = "changed"
+    mine._state.fields_cache["field"] = None
+    assert kept.name == o.procedure.name and kept.field.code == o.procedure.field.code
