@@ -163,6 +163,7 @@ def pick_samples(district_ids: list[int]) -> dict[str, str]:
         "name": name.strip(),
         "surname": name.split()[0],
         "procedure": procedure,
+        "procedure_id": procedure_id,
         "month_from": received_at.date().replace(day=1).isoformat(),
         "month_to": received_at.date().replace(day=28).isoformat(),
     }
@@ -204,9 +205,10 @@ def scenarios(s: dict[str, str]) -> list[Scenario]:
             "search: day and number (yymmdd-nnnn)",
             "district",
             {"search": s["code_tail"]},
-            f"({code_like})",
+            # The end of a code, by the index on the reversed code (migration 0014).
+            "reverse(d.code::text) LIKE %(reversed)s",
             NEWEST,
-            {"like": f"%{s['code_tail']}%"},
+            {"reversed": ("-" + s["code_tail"])[::-1] + "%"},
             counted=False,
         ),
         Scenario(
@@ -245,10 +247,12 @@ def scenarios(s: dict[str, str]) -> list[Scenario]:
                 "received_from": s["month_from"],
                 "received_to": s["month_to"],
             },
-            "p2.code = %(procedure)s AND d.received_at >= %(from)s AND d.received_at < %(to)s",
+            # The code looked up first, as the page does (its catalogue): with the id, the
+            # planner reads the procedure's share from its statistics.
+            "d.procedure_id = %(procedure_id)s AND d.received_at >= %(from)s "
+            "AND d.received_at < %(to)s",
             NEWEST,
-            {"procedure": s["procedure"], "from": s["month_from"], "to": s["month_to"]},
-            joins="JOIN procedures_procedure p2 ON p2.id = d.procedure_id",
+            {"procedure_id": s["procedure_id"], "from": s["month_from"], "to": s["month_to"]},
         ),
         Scenario(
             "overdue page (district manager)",

@@ -10,12 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Unit
 from portal.text import search_key
+from procedures.catalogue_cache import procedure_by_code, unit_by_code
+from procedures.models import Procedure
 from reports.cells import CELL_LABELS, DRILLDOWN_CELLS, drilldown_condition, with_ended_at
 from reports.periods import CALENDAR, OFFICIAL, PeriodError, period_from_key
 
 from .choices import TO_DO_STATUSES, Channel, Status, Timeliness
 from .importers import CODE_PATTERN
-from .lookups import Words  # noqa: F401 - registers the lookup
+from .lookups import EndsWithCode, Words  # noqa: F401 - registers the lookups
 from .models import Dossier
 from .selectors import timeliness_condition
 
@@ -116,11 +118,11 @@ class DossierFilterForm(forms.Form):
         if data.get("channel"):
             dossiers = dossiers.filter(channel=data["channel"])
         if data.get("procedure"):
-            dossiers = dossiers.filter(procedure__code=data["procedure"])
+            dossiers = dossiers.filter(procedure_id=_procedure_id(data["procedure"]))
         if data.get("field"):
             dossiers = dossiers.filter(procedure__field__code=data["field"])
         if data.get("unit"):
-            dossiers = dossiers.filter(unit__code=data["unit"])
+            dossiers = dossiers.filter(unit_id=_unit_id(data["unit"]))
         if data.get("within"):
             dossiers = dossiers.filter(unit__path__startswith=_unit_path(data["within"]))
         if data.get("below"):
@@ -155,6 +157,24 @@ class DossierFilterForm(forms.Form):
         return "-received"
 
 
+# The codes are looked up first (in the catalogue each process keeps), so that the database
+# plans with the real id: joined on the code, PostgreSQL estimated a procedure that holds an
+# eighth of a province's dossiers at a fiftieth and read 1.3 million index entries for a month
+# of one district. A code that names nothing matches nothing (an id no row has).
+def _procedure_id(code: str) -> int:
+    try:
+        return procedure_by_code(code).pk
+    except Procedure.DoesNotExist:
+        return 0
+
+
+def _unit_id(code: str) -> int:
+    try:
+        return unit_by_code(code).pk
+    except Unit.DoesNotExist:
+        return 0
+
+
 def _unit_path(code: str) -> str:
     """The path of the unit with ``code``; a path that matches nothing when there is none."""
     return Unit.objects.filter(code=code).values_list("path", flat=True).first() or "//none/"
@@ -162,6 +182,10 @@ def _unit_path(code: str) -> str:
 
 def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+# The day and number of a code, without its agency: yymmdd-nnnn.
+DAY_AND_NUMBER = re.compile(r"^\d{6}-\d{4,}$")
 
 
 def _search(text: str) -> Q:
@@ -174,6 +198,11 @@ def _search(text: str) -> Q:
         # A whole code (typed, or read off the receipt's QR code): the unique index, at once.
         # As a substring it would be the slowest of searches, every code sharing its trigrams.
         return Q(code=text) | Q(code=text.upper())
+    if DAY_AND_NUMBER.match(text):
+        # A day and number off a receipt ("241127-0026"): the end of a code, which an index on
+        # the reversed code finds at once (dossiers.lookups.EndsWithCode). Written so, it is
+        # no phone number.
+        return Q(code__ends="-" + text)
     condition = Q(pk__in=[])
     if any(ch.isdigit() for ch in text):
         condition |= Q(code__icontains=text)

@@ -35,3 +35,25 @@ class Words(Lookup):
             f"to_tsvector('simple', {lhs}) @@ to_tsquery('simple', %s)",
             [*lhs_params, " & ".join(terms)],
         )
+
+
+@models.CharField.register_lookup
+class EndsWithCode(Lookup):
+    """``code__ends="-241127-0026"``: codes ending with the text (a day and number read off a
+    receipt). On PostgreSQL the beginning of the reversed code, which a B-tree on
+    ``reverse(code)`` with the pattern operator class serves (migration 0014); a trigram
+    search of those digits read thousands of index pages. The text holds digits and dashes
+    only (``filters._search`` checks), so it needs no escaping in a LIKE pattern."""
+
+    lookup_name = "ends"
+
+    def get_db_prep_lookup(self, value, connection):
+        return ("%s", [value])
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} LIKE %s", [*lhs_params, "%" + str(self.rhs)]
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"reverse({lhs}::text) LIKE %s", [*lhs_params, str(self.rhs)[::-1] + "%"]

@@ -23,6 +23,7 @@ class Dossier(models.Model):
         verbose_name=_("procedure"),
         on_delete=models.PROTECT,
         related_name="dossiers",
+        db_index=False,  # dossier_proc_unit_received leads with it
     )
     unit = models.ForeignKey(
         "portal.Unit",
@@ -104,6 +105,13 @@ class Dossier(models.Model):
         indexes = [
             models.Index(fields=["unit", "status", "due_at"], name="dossier_unit_status_due"),
             models.Index(fields=["unit", "received_at"], name="dossier_unit_received"),
+            # A procedure's dossiers in some units and a period (the worklist's filter, a
+            # report's drill-down); also the procedure's foreign-key index. With the two
+            # indexes (unit, received) and (procedure) PostgreSQL combined them, reading all of
+            # a common procedure's entries (1.3 million, 190 ms) for a district's month.
+            models.Index(
+                fields=["procedure", "unit", "received_at"], name="dossier_proc_unit_received"
+            ),
             # The history newest first (the worklist's "all" tab, searches): walked backwards
             # until a page of the user's units is found, instead of sorting their every dossier.
             models.Index(fields=["received_at", "id"], name="dossier_received"),

@@ -168,3 +168,70 @@ def test_the_worklist_page_reads_only_what_its_rows_show(every_state, client):
     assert {d.pk: left for d, left in page if left is not None} == (
         selectors.remaining_working_time(full, now)
     )
+
+
+def test_procedure_and_unit_filters_look_their_codes_up_first(every_state):
+    dossier = every_state["overdue"]
+    for data, by_join in (
+        ({"procedure": dossier.procedure.code}, {"procedure__code": dossier.procedure.code}),
+        ({"unit": dossier.unit.code}, {"unit__code": dossier.unit.code}),
+        ({"procedure": "9.999999"}, {"procedure__code": "9.999999"}),
+        ({"unit": "000.00.00.X99"}, {"unit__code": "000.00.00.X99"}),
+    ):
+        form = DossierFilterForm(data)
+        assert form.is_valid()
+        filtered = form.apply(Dossier.objects.all())
+        assert set(filtered.values_list("code", flat=True)) == set(
+            Dossier.objects.filter(**by_join).values_list("code", flat=True)
+        )
+        sql = str(filtered.query)
+        assert "procedures_procedure" not in sql and "portal_unit" not in sql  # no join
+    assert form.apply(Dossier.objects.all()).count() == 0
+
+
+def test_a_day_and_number_finds_the_codes_that_end_with_it(every_state):
+    dossier = every_state["overdue"]
+    agency, day, number = dossier.code.rsplit("-", 2)
+    # A code whose number starts with the same digits, and one that holds them elsewhere.
+    longer = Dossier.objects.filter(pk=every_state["late"].pk)
+    longer.update(code=f"{agency}-{day}-{number}7")
+    inside = Dossier.objects.filter(pk=every_state["early"].pk)
+    inside.update(code=f"{agency}-{day}{number[:2]}-{number}")
+
+    def found(text):
+        form = DossierFilterForm({"search": text})
+        assert form.is_valid()
+        return set(form.apply(Dossier.objects.all()).values_list("code", flat=True))
+
+    assert found(f"{day}-{number}") == {dossier.code}
+    assert found(f" {day}-{number} ") == {dossier.code}
+    assert found(f"{day}-{number[:-1]}") >= {dossier.code}  # a partial number: a substring
+    assert found(f"{day}-9999") == set()
+    form = DossierFilterForm({"search": f"{day}-{number}"})
+    assert form.is_valid()
+    assert "applicant_phone" not in str(form.apply(Dossier.objects.all()).query).split(" WHERE ")[1]
+
+
+def test_the_day_and_number_and_the_procedure_filter_have_their_indexes(every_state):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the indexes are PostgreSQL's (migrations 0013 and 0014)")
+    dossier = every_state["overdue"]
+    _agency, day, number = dossier.code.rsplit("-", 2)
+    searches = {
+        "dossier_code_reversed": {"search": f"{day}-{number}"},
+        "dossier_proc_unit_received": {
+            "scope": "all",
+            "procedure": dossier.procedure.code,
+            "received_from": "2026-03-01",
+        },
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: make the plan tell
+        for index, data in searches.items():
+            form = DossierFilterForm(data)
+            assert form.is_valid()
+            listed = form.apply(Dossier.objects.all())
+            assert index in listed.order_by().explain(), index
+            assert dossier.code in listed.values_list("code", flat=True)
