@@ -21,7 +21,7 @@ from portal.selectors import unit_ancestors, user_memberships
 from portal.text import search_patterns
 from portal.validators import clean_citizen_id, phone_validator
 from procedures import catalogue_cache
-from procedures.models import Field, Procedure
+from procedures.models import Procedure
 from procedures.selectors import units_for_procedure
 
 from .choices import AttachmentKind, Channel, Status
@@ -38,8 +38,6 @@ def worklist_filter_form(data, *, user: User | AnonymousUser) -> DossierFilterFo
     pickers. The fields and their cleaning stay those of ``DossierFilterForm``."""
     form = DossierFilterForm(data)
     fields = catalogue_cache.field_choices()
-    if fields is None:
-        fields = list(Field.objects.order_by("sort_order", "name").values_list("code", "name"))
     form.fields["field"].widget = forms.Select(choices=[("", _("All")), *fields])
     units = [(row.code, row.name) for row in seen_unit_rows(user)]
     form.fields["unit"].widget = forms.Select(choices=[("", _("All")), *units])

@@ -237,12 +237,11 @@ def units_under(paths: Iterable[str]) -> list[UnitRow] | None:
     return sorted(found.values(), key=lambda unit: unit.path)
 
 
-def field_choices() -> list[tuple[str, str]] | None:
-    """Every field as (code, name), in their order; None when they are to be read from
-    PostgreSQL."""
+def field_choices() -> list[tuple[str, str]]:
+    """Every field as (code, name), in their order."""
     kept = _current()
     if kept is None:
-        return None
+        return list(Field.objects.order_by("sort_order", "name").values_list("code", "name"))
     if kept.fields is None:
         kept.fields = list(Field.objects.order_by("sort_order", "name").values_list("code", "name"))
     return list(kept.fields)
