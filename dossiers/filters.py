@@ -177,7 +177,10 @@ def _unit_id(code: str) -> int:
 
 def _unit_path(code: str) -> str:
     """The path of the unit with ``code``; a path that matches nothing when there is none."""
-    return Unit.objects.filter(code=code).values_list("path", flat=True).first() or "//none/"
+    try:
+        return unit_by_code(code).path
+    except Unit.DoesNotExist:
+        return "//none/"
 
 
 def _local_midnight(day: date) -> datetime:
