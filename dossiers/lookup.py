@@ -4,20 +4,15 @@ applicant's phone number. No personal data is shown. Rate-limited."""
 from typing import Any
 
 from django import forms
-from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.ratelimit import allow
-
 from .choices import CITIZEN_STATUS, OPEN_STATUSES
-from .selectors import public_lookup
+from .lookup_cache import look_up
 from .workflow import open_timeliness
-
-# A client may look up LOOKUP_RATE_LIMIT times in this many seconds (page and API each).
-LOOKUP_WINDOW_SECONDS = 600
 
 
 class LookupForm(forms.Form):
@@ -33,9 +28,23 @@ class LookupForm(forms.Form):
     )
 
 
+def lookup_params(data: Any) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The code and phone of ``data`` (a QueryDict) cleaned by ``LookupForm``'s fields, and the
+    errors by field name: the form's own cleaning and messages, without building a form and
+    its widgets (the API, the busiest caller, renders none)."""
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for name, field in LookupForm.base_fields.items():
+        try:
+            cleaned[name] = field.clean(field.widget.value_from_datadict(data, {}, name))
+        except ValidationError as error:
+            errors[name] = error.messages
+    return cleaned, errors
+
+
 def lookup_result(row: dict[str, Any]) -> dict[str, Any]:
-    """What the public may know of a dossier (``selectors.public_lookup``'s row): progress
-    and dates, nothing personal."""
+    """What the public may know of a dossier (``lookup_cache.look_up``'s row): progress and
+    dates, nothing personal."""
     status = row["status"]
     timeliness = (
         open_timeliness(timezone.now(), row["due_at"], row["paused_at"])
@@ -62,20 +71,19 @@ def lookup(request: HttpRequest) -> HttpResponse:
     result = None
     status = 200
     if form.is_bound and form.is_valid():
-        if not allow(
-            "lookup",
-            request,
-            limit=settings.LOOKUP_RATE_LIMIT,
-            window_seconds=LOOKUP_WINDOW_SECONDS,
-        ):
+        hit, row = look_up(
+            scope="lookup",
+            request=request,
+            code=form.cleaned_data["code"],
+            phone=form.cleaned_data["phone"],
+        )
+        if not hit.allowed:
             form.add_error(
                 None, _("Too many lookups from your connection. Try again in a few minutes.")
             )
             status = 429
+        elif row is None:
+            form.add_error(None, _("No dossier matches this code and phone number."))
         else:
-            row = public_lookup(code=form.cleaned_data["code"], phone=form.cleaned_data["phone"])
-            if row is None:
-                form.add_error(None, _("No dossier matches this code and phone number."))
-            else:
-                result = lookup_result(row)
+            result = lookup_result(row)
     return render(request, "dossiers/lookup.html", {"form": form, "result": result}, status=status)

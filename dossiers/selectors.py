@@ -376,20 +376,38 @@ def _lookup_rows(code: str) -> list[dict[str, Any]]:
     return [dict(zip(_LOOKUP_FIELDS, values, strict=True)) for values in rows]
 
 
+def lookup_row(code: str) -> dict[str, Any] | None:
+    """The row of ``_LOOKUP_FIELDS`` of the dossier with this code, None if there is none. What
+    the public may see of it is ``dossiers.lookup.lookup_result``'s, and only for whoever also
+    has the applicant's phone (``same_phone``). A row, not a model: the lookup is the busiest
+    public page, and building three model objects for it cost more than the query."""
+    code = code.strip()
+    if not code:
+        return None
+    rows = _lookup_rows(code)
+    return rows[0] if rows else None
+
+
+def phone_digits(phone: str) -> str:
+    """The last nine digits of a phone number: 0912… and +84912… are the same number."""
+    return "".join(ch for ch in phone if ch.isdigit())[-9:]
+
+
+def same_phone(stored: str, given: str) -> bool:
+    """Whether ``given`` (as typed) is the applicant's ``stored`` phone; never for fewer than
+    nine digits."""
+    digits = phone_digits(given)
+    return len(digits) == 9 and phone_digits(stored) == digits
+
+
 def public_lookup(*, code: str, phone: str) -> dict[str, Any] | None:
     """What the public lookup shows of the dossier with this code whose applicant's phone is
     ``phone`` (the row of ``_LOOKUP_FIELDS``), for anyone who has both (printed on the receipt
-    slip); None otherwise — the two mismatches are not told apart. A row, not a model: the
-    lookup is the busiest public page, and building three model objects for it cost more than
-    the query."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if not code.strip() or len(digits) < 9:
+    slip); None otherwise — the two mismatches are not told apart."""
+    if len(phone_digits(phone)) < 9:
         return None
-    for row in _lookup_rows(code.strip()):
-        stored = "".join(ch for ch in row["applicant_phone"] if ch.isdigit())
-        if stored[-9:] == digits[-9:]:  # 0912… and +84912… are the same number
-            return row
-    return None
+    row = lookup_row(code)
+    return row if row is not None and same_phone(row["applicant_phone"], phone) else None
 
 
 WORKING_DAY = timedelta(hours=8)

@@ -607,7 +607,18 @@ def restore_backup(
         % {"count": len(members), "folder": media_root}
     )
     _extract_media(archive, media_root, members)
+    _forget_what_processes_keep()
     return verify_backup(folder=folder, media_root=media_root, using=using, manifest=manifest)
+
+
+def _forget_what_processes_keep() -> None:
+    """A new catalogue token: the running processes drop the catalogue they keep, and the public
+    lookup's kept answers (read under the old token) no longer count — they may be of a
+    database the restore replaced."""
+    from procedures.catalogue_cache import catalogue_changed
+
+    with transaction.atomic():
+        catalogue_changed()
 
 
 # --- Verification ---------------------------------------------------------------------------

@@ -1,15 +1,18 @@
 """A Redis cache that fails open.
 
-The cache holds only counters — login failures, lockouts, rate limits — never data. When Redis
-is down those counters are lost for a while, which is better than refusing every login, lookup
-and API call: each call that cannot reach Redis answers as an empty cache would (nothing
-cached, the first of its kind), logs a warning, and the request goes on. Short socket timeouts
-(``CACHE_TIMEOUT_SECONDS``) keep a Redis that does not answer from holding requests up.
+The cache holds counters — login failures, lockouts, rate limits —, the catalogue's version
+token, and copies of what the public lookup may show (``count_and_read``): nothing that is not
+also in PostgreSQL. When Redis is down all of it is lost for a while, which is better than
+refusing every login, lookup and API call: each call that cannot reach Redis answers as an
+empty cache would (nothing cached, the first of its kind), logs a warning, and the request goes
+on. Short socket timeouts (``CACHE_TIMEOUT_SECONDS``) keep a Redis that does not answer from
+holding requests up.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -60,11 +63,61 @@ return {count, redis.call('PTTL', KEYS[1])}
 """
 
 
+# Count as _COUNT, then, within the limit, read the entry: its answer if it was written under
+# the version the version key holds now; else a lease to write it (unless another reader holds
+# one), the miss's reader being the only one that may (_FILL). Entry: a hash of v (version),
+# a (answer) or l (lease).
+_COUNT_AND_READ = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if count > tonumber(ARGV[2]) then return {count, left} end
+local version = redis.call('GET', KEYS[3]) or ''
+local found = redis.call('HMGET', KEYS[2], 'v', 'a', 'l')
+if found[2] and found[1] == version then return {count, left, found[2]} end
+if found[3] then return {count, left, false, version} end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'l', ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return {count, left, false, version, 1}
+"""
+
+# Write the answer only if the entry still holds this reader's lease: a writer that deleted the
+# entry since (its change committed after the reader's lease) wins, and no stale answer is kept.
+_FILL = """
+if redis.call('HGET', KEYS[1], 'l') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'a', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Read:
+    """What ``count_and_read`` found: the hit's count and the seconds left in its window; the
+    entry's answer (None: not kept, or not read past the limit); and, on a miss, the version it
+    was read under with the lease to write it (``lease`` None: another reader holds it)."""
+
+    count: int
+    left: float
+    answer: bytes | None = None
+    version: bytes = b""
+    lease: str | None = None
+
+
 class FailOpenRedisCache(RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _KeptClients
-        self._scripts: dict[int, Script] = {}  # the counting script of each kept client
+        self._scripts: dict[tuple[int, str], Script] = {}  # each kept client's scripts
+
+    def _script(self, key: str, source: str) -> tuple[Script, Redis]:
+        client = self._cache.get_client(key, write=True)
+        script = self._scripts.get((id(client), source))
+        if script is None:
+            script = self._scripts.setdefault((id(client), source), client.register_script(source))
+        return script, client
 
     def count_in_window(self, key: str, window_seconds: int) -> tuple[int, float]:
         """Count one hit of ``key`` in one round trip (a script): the counter is created at 0
@@ -73,15 +126,69 @@ class FailOpenRedisCache(RedisCache):
         round trips per hit). With Redis gone: 1 (the first of its kind), the whole window."""
         name = self.make_and_validate_key(key)
         try:
-            client = self._cache.get_client(name, write=True)
-            script = self._scripts.get(id(client))
-            if script is None:
-                script = self._scripts.setdefault(id(client), client.register_script(_COUNT))
+            script, _client = self._script(name, _COUNT)
             count, left_ms = script(keys=[name], args=[window_seconds])
         except RedisError as error:
             _warn("count", error)
             return 1, float(window_seconds)
         return int(count), left_ms / 1000 if left_ms > 0 else float(window_seconds)
+
+    def count_and_read(
+        self,
+        counter: str,
+        window_seconds: int,
+        limit: int,
+        *,
+        entry: str,
+        version_key: str,
+        lease: str,
+        lease_seconds: float,
+    ) -> Read:
+        """Count one hit of ``counter`` as ``count_in_window`` does and, if it is within
+        ``limit``, read ``entry`` — both in one round trip. The entry's answer counts only if it
+        was written (``fill``) while ``version_key`` held what it holds now; on a miss the
+        caller gets ``lease`` to write it, unless another caller's lease (alive for
+        ``lease_seconds``) is there. ``forget`` of the entry takes any lease back. With Redis
+        gone: the first hit of its window, nothing kept, no lease."""
+        names = [self.make_and_validate_key(k) for k in (counter, entry, version_key)]
+        try:
+            script, _client = self._script(names[0], _COUNT_AND_READ)
+            found = script(
+                keys=names, args=[window_seconds, limit, lease, int(lease_seconds * 1000)]
+            )
+        except RedisError as error:
+            _warn("count and read", error)
+            return Read(count=1, left=float(window_seconds))
+        count, left_ms = int(found[0]), found[1]
+        left = left_ms / 1000 if left_ms > 0 else float(window_seconds)
+        return Read(
+            count=count,
+            left=left,
+            answer=found[2] if len(found) > 2 else None,
+            version=found[3] if len(found) > 3 else b"",
+            lease=lease if len(found) > 4 else None,
+        )
+
+    def fill(self, entry: str, *, lease: str, version: bytes, answer: bytes, timeout: int) -> bool:
+        """Write ``entry``'s answer for ``timeout`` seconds if it still holds ``lease`` (from
+        ``count_and_read``); False if it does not (forgotten since, or Redis gone)."""
+        name = self.make_and_validate_key(entry)
+        try:
+            script, _client = self._script(name, _FILL)
+            return bool(script(keys=[name], args=[lease, version, answer, timeout]))
+        except RedisError as error:
+            _warn("fill", error)
+            return False
+
+    def forget(self, entries: list[str]) -> None:
+        """Delete ``entries`` (answers and leases alike)."""
+        if not entries:
+            return
+        names = [self.make_and_validate_key(k) for k in entries]
+        try:
+            self._cache.get_client(names[0], write=True).delete(*names)
+        except RedisError as error:
+            _warn("forget", error)
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         try:

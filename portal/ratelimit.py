@@ -51,16 +51,26 @@ class Hit:
         return max(1, int(self.retry_at.timestamp() - time.time()) + 1)
 
 
+def counter_key(scope: str, key: str) -> str:
+    """The cache key of ``key``'s counter in ``scope``."""
+    return f"ratelimit:{scope}:{digest(key)}"
+
+
+def counted(count: int, left_seconds: float, *, limit: int) -> Hit:
+    """The hit a counter at ``count`` makes, its window ending in ``left_seconds``."""
+    retry_at = datetime.fromtimestamp(time.time() + left_seconds, tz=UTC)
+    return Hit(allowed=count <= limit, count=count, retry_at=retry_at)
+
+
 def hit(scope: str, key: str, *, limit: int, window_seconds: int) -> Hit:
     """Count one request of ``key`` in ``scope``; not allowed once ``limit`` is passed in the
     window that began with the first counted request (the count starts again after it)."""
-    counter = f"ratelimit:{scope}:{digest(key)}"
+    counter = counter_key(scope, key)
     now = time.time()
     count_in_window = getattr(cache, "count_in_window", None)  # Redis: one round trip
     if count_in_window is not None:
         count, left = count_in_window(counter, window_seconds)
-        retry_at = datetime.fromtimestamp(now + left, tz=UTC)
-        return Hit(allowed=count <= limit, count=count, retry_at=retry_at)
+        return counted(count, left, limit=limit)
     count = 0
     if not cache.add(counter, 1, timeout=window_seconds):
         try:

@@ -350,6 +350,9 @@ CACHE_TIMEOUT_SECONDS = float(env("CACHE_TIMEOUT_SECONDS", "0.5"))
 # checked against a token in the shared cache that every change replaces; kept at most this
 # long (a change made outside the portal shows within it). 0, or no shared cache: not kept.
 CATALOGUE_CACHE_SECONDS = float(env("CATALOGUE_CACHE_SECONDS", "60"))
+# The public lookup's answers are kept in the shared cache (dossiers.lookup_cache), forgotten
+# when their dossier changes; kept at most this long. 0, or no shared cache: not kept.
+LOOKUP_CACHE_SECONDS = int(env("LOOKUP_CACHE_SECONDS", "300"))
 CACHES = {
     "default": (
         {

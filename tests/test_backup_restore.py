@@ -527,3 +527,17 @@ def test_backup_and_restore_refuse_unusable_input_clearly(
             call_command("restore", "--input", str(folder))
         with pytest.raises(CommandError, match="does not exist"):
             call_command("restore", "--input", str(tmp_path / "nowhere"))
+
+
+def test_a_restore_gives_the_catalogue_a_new_token(db, django_capture_on_commit_callbacks):
+    """After a restore, what running processes keep (the catalogue, the lookup's answers read
+    under the old token) no longer counts."""
+    from django.core.cache import cache
+
+    from portal.backups import _forget_what_processes_keep
+    from procedures.catalogue_cache import VERSION_KEY
+
+    cache.set(VERSION_KEY, "before the restore", timeout=None)
+    with django_capture_on_commit_callbacks(execute=True):  # the test's transaction never does
+        _forget_what_processes_keep()
+    assert cache.get(VERSION_KEY) not in (None, "before the restore")

@@ -1,5 +1,6 @@
 """What every dossier service shares: errors, who may act, the transition and its event."""
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -7,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal.selectors import user_memberships
@@ -115,9 +117,14 @@ def _record(
         note=note,
         data=data or {},
     )
+    from ..lookup_cache import forget_lookups
     from .notifications import notify_applicant
 
     notify_applicant(dossier, event)
+    # Every change writes an event: the public lookup's kept answer goes once it commits.
+    transaction.on_commit(
+        functools.partial(forget_lookups, [(dossier.code, dossier.applicant_phone)])
+    )
     return event
 
 

@@ -102,3 +102,53 @@ def test_the_lookup_row_is_what_the_orm_reads():
     assert row == Dossier.objects.filter(pk=dossier.pk).values(*_LOOKUP_FIELDS).get()
     assert row["received_at"].tzinfo is not None and row["due_at"] > row["received_at"]
     assert public_lookup(code=dossier.code + "9", phone="0912345678") is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"code": "", "phone": ""},
+        {"code": "   ", "phone": "0912345678"},
+        {"code": " 000.00.15.H61-221102-0001 ", "phone": " +84 912 345 678 "},
+        {"code": "x" * 49, "phone": "1" * 21},
+        {"code": "x" * 48, "phone": "1" * 20},
+        {"phone": "0912345678"},
+    ],
+)
+def test_the_apis_parameters_are_cleaned_as_the_form_cleans_them(data):
+    from django.http import QueryDict
+
+    from dossiers.lookup import LookupForm, lookup_params
+
+    query = QueryDict(mutable=True)
+    query.update(data)
+    form = LookupForm(query)
+    cleaned, errors = lookup_params(query)
+    assert errors == {name: list(e) for name, e in form.errors.items()}
+    assert form.is_valid() == (not errors)
+    if not errors:
+        assert cleaned == form.cleaned_data
+
+
+def test_the_lookups_cache_key_is_djangos_salted_hmac_of_code_and_phone(settings):
+    from django.utils.crypto import salted_hmac
+
+    from dossiers.lookup_cache import _entry
+
+    for secret in ("one secret", "another secret"):
+        settings.SECRET_KEY = secret
+        expected = salted_hmac("dossiers.lookup", "A-1|912345678", algorithm="sha256")
+        assert _entry("A-1", "912345678") == "lookup:" + expected.hexdigest()
+
+
+def test_the_api_answers_json_whatever_the_client_accepts(client):
+    dossier = received(office())
+    params = {"code": dossier.code, "phone": "0912345678"}
+    for accept in ("text/html", "application/xml", "*/*", "application/json"):
+        answer = client.get("/api/v1/public/lookup/", params, HTTP_ACCEPT=accept)
+        assert answer.status_code == 200, accept
+        assert answer["Content-Type"] == "application/json"
+        assert answer.json()["code"] == dossier.code
+    wrong = client.get("/api/v1/public/lookup/", {"code": dossier.code}, HTTP_ACCEPT="text/html")
+    assert wrong.status_code == 400 and "phone" in wrong.json()["fields"]
