@@ -121,10 +121,12 @@ def _record(
     from .notifications import notify_applicant
 
     notify_applicant(dossier, event)
-    # Every change writes an event: the public lookup's kept answer goes once it commits.
-    transaction.on_commit(
-        functools.partial(forget_lookups, [(dossier.code, dossier.applicant_phone)])
-    )
+    if from_status:
+        # Every change writes an event: the public lookup's kept answer goes once it commits
+        # (a new dossier has none: no answer is kept of a code that names no dossier).
+        transaction.on_commit(
+            functools.partial(forget_lookups, [(dossier.code, dossier.applicant_phone)])
+        )
     return event
 
 
