@@ -99,6 +99,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "portal.urls"
 
+# "i18n" names two tag libraries on purpose (TEMPLATES): checked by a test for that name only.
+SILENCED_SYSTEM_CHECKS = ["templates.W003"]
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -112,6 +114,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
             ],
+            # {% load i18n %}: Django's library, its {% translate "…" %} kept rendered. The
+            # check that warns of a library name used twice (templates.W003) is silenced for
+            # this one name by a test of its own (portal/tests/test_kept_i18n.py).
+            "libraries": {"i18n": "portal.templatetags.kept_i18n"},
         },
     },
 ]
@@ -425,6 +431,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SILENCED_SYSTEM_CHECKS = [
+        *SILENCED_SYSTEM_CHECKS,
         *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
         *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
     ]
