@@ -11,14 +11,16 @@ holding requests up.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis import Redis
-from redis.commands.core import Script
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,12 @@ class _KeptClients(RedisCacheClient):
         if client is None:
             client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
         return client
+
+
+@functools.cache
+def _sha(source: str) -> str:
+    """The script's SHA-1, by which EVALSHA names it."""
+    return hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
 
 # Create the counter at 0 for the window unless it exists, add one, say how long it has left:
@@ -106,28 +114,55 @@ class Read:
     lease: str | None = None
 
 
+def packed(*args: bytes | str | int) -> bytes:
+    """A command in Redis's protocol (RESP), as redis-py's packer writes it for short
+    arguments (``bytes`` as they are, the rest as UTF-8 text)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
 class FailOpenRedisCache(RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _KeptClients
-        self._scripts: dict[tuple[int, str], Script] = {}  # each kept client's scripts
 
-    def _script(self, key: str, source: str) -> tuple[Script, Redis]:
-        client = self._cache.get_client(key, write=True)
-        script = self._scripts.get((id(client), source))
-        if script is None:
-            script = self._scripts.setdefault((id(client), source), client.register_script(source))
-        return script, client
+    def _run(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a script of this module (EVALSHA) in one round trip, on a connection of the
+        pool, loading the script first if Redis does not know it (a restart). redis-py's
+        command machinery (its packer, retries and metrics) cost more client CPU than the
+        round trip itself on the public lookup; a connection found broken (Redis restarted) is
+        dropped and the command sent once more on another, as redis-py would; a timeout is
+        not retried (no request waits twice ``CACHE_TIMEOUT_SECONDS``)."""
+        client = self._cache.get_client(keys[0], write=True)
+        pool = client.connection_pool
+        command = packed(b"EVALSHA", _sha(source), len(keys), *keys, *args)
+        for attempt in (1, 2):
+            connection = pool.get_connection()
+            try:
+                connection.send_packed_command([command])
+                return connection.read_response()
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                client.script_load(source)
+            except RedisConnectionError:
+                connection.disconnect()
+                if attempt == 2:
+                    raise
+            finally:
+                pool.release(connection)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def count_in_window(self, key: str, window_seconds: int) -> tuple[int, float]:
         """Count one hit of ``key`` in one round trip (a script): the counter is created at 0
         with a life of ``window_seconds`` unless it exists, then incremented; returns the count
         and the seconds left in its window (``portal.ratelimit`` otherwise needs two or three
         round trips per hit). With Redis gone: 1 (the first of its kind), the whole window."""
-        name = self.make_and_validate_key(key)
         try:
-            script, _client = self._script(name, _COUNT)
-            count, left_ms = script(keys=[name], args=[window_seconds])
+            count, left_ms = self._run(_COUNT, [self.make_key(key)], [window_seconds])
         except RedisError as error:
             _warn("count", error)
             return 1, float(window_seconds)
@@ -150,11 +185,12 @@ class FailOpenRedisCache(RedisCache):
         caller gets ``lease`` to write it, unless another caller's lease (alive for
         ``lease_seconds``) is there. ``forget`` of the entry takes any lease back. With Redis
         gone: the first hit of its window, nothing kept, no lease."""
-        names = [self.make_and_validate_key(k) for k in (counter, entry, version_key)]
+        # make_key: these keys are the portal's own (hex digests, fixed names), nothing for
+        # memcached's key check to find
+        names = [self.make_key(k) for k in (counter, entry, version_key)]
         try:
-            script, _client = self._script(names[0], _COUNT_AND_READ)
-            found = script(
-                keys=names, args=[window_seconds, limit, lease, int(lease_seconds * 1000)]
+            found = self._run(
+                _COUNT_AND_READ, names, [window_seconds, limit, lease, int(lease_seconds * 1000)]
             )
         except RedisError as error:
             _warn("count and read", error)
@@ -172,10 +208,8 @@ class FailOpenRedisCache(RedisCache):
     def fill(self, entry: str, *, lease: str, version: bytes, answer: bytes, timeout: int) -> bool:
         """Write ``entry``'s answer for ``timeout`` seconds if it still holds ``lease`` (from
         ``count_and_read``); False if it does not (forgotten since, or Redis gone)."""
-        name = self.make_and_validate_key(entry)
         try:
-            script, _client = self._script(name, _FILL)
-            return bool(script(keys=[name], args=[lease, version, answer, timeout]))
+            return bool(self._run(_FILL, [self.make_key(entry)], [lease, version, answer, timeout]))
         except RedisError as error:
             _warn("fill", error)
             return False
@@ -184,7 +218,7 @@ class FailOpenRedisCache(RedisCache):
         """Delete ``entries`` (answers and leases alike)."""
         if not entries:
             return
-        names = [self.make_and_validate_key(k) for k in entries]
+        names = [self.make_key(k) for k in entries]
         try:
             self._cache.get_client(names[0], write=True).delete(*names)
         except RedisError as error:

@@ -98,3 +98,39 @@ def test_with_redis_a_hit_is_counted_in_one_round_trip_with_its_window(settings,
     finally:
         cache.clear()
         cache.close()
+
+
+def test_commands_are_packed_as_redis_py_packs_them():
+    from redis.connection import Encoder, PythonRespSerializer
+
+    from portal.cache import packed
+
+    args = (b"EVALSHA", "a" * 40, 3, ":1:lookup:ab", "x", b"\x80\x05bin\r\n", 600, 12.5, "đổi")
+    serializer = PythonRespSerializer(6000, Encoder("utf-8", "strict", False).encode)
+    assert packed(*args) == b"".join(serializer.pack(*args))
+
+
+@pytest.fixture
+def real_redis(settings, redis_url):
+    import uuid
+
+    import redis
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "portal.cache.FailOpenRedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    yield redis.Redis.from_url(redis_url)
+    cache.close()
+
+
+def test_the_scripts_survive_a_redis_that_forgot_them_and_a_dropped_connection(real_redis):
+    assert cache.count_in_window("k", 60)[0] == 1
+    real_redis.script_flush()  # as after a restart: Redis knows no script
+    assert cache.count_in_window("k", 60)[0] == 2
+    real_redis.client_kill_filter(_type="normal", skipme=True)  # the pooled connection drops
+    count, left = cache.count_in_window("k", 60)
+    assert count == 3 and 0 < left <= 60
