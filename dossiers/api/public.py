@@ -1,11 +1,13 @@
 """The public lookup as an API: anyone with the code and the phone number, rate-limited."""
 
+import json
+
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dossiers.lookup import lookup_params, lookup_result
@@ -75,4 +77,7 @@ class PublicLookupView(APIView):
         data = lookup_result(row)
         for key in ("received_at", "due_at", "promised_at", "resolved_at", "returned_at"):
             data[key] = data[key].isoformat() if data[key] else None
-        return Response(data)
+        # Text and nulls only: written as DRF's JSONRenderer writes them (compact, UTF-8),
+        # without its renderer's machinery, a tenth of the answer's time in the view.
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return HttpResponse(body, content_type="application/json")

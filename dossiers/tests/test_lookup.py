@@ -143,6 +143,8 @@ def test_the_lookups_cache_key_is_djangos_salted_hmac_of_code_and_phone(settings
 
 
 def test_the_api_answers_json_whatever_the_client_accepts(client):
+    from rest_framework.renderers import JSONRenderer
+
     dossier = received(office())
     params = {"code": dossier.code, "phone": "0912345678"}
     for accept in ("text/html", "application/xml", "*/*", "application/json"):
@@ -150,5 +152,6 @@ def test_the_api_answers_json_whatever_the_client_accepts(client):
         assert answer.status_code == 200, accept
         assert answer["Content-Type"] == "application/json"
         assert answer.json()["code"] == dossier.code
+        assert answer.content == JSONRenderer().render(answer.json())  # as DRF writes it
     wrong = client.get("/api/v1/public/lookup/", {"code": dossier.code}, HTTP_ACCEPT="text/html")
     assert wrong.status_code == 400 and "phone" in wrong.json()["fields"]
