@@ -3,17 +3,18 @@
 The lookup is the busiest public page, and most of its requests are citizens asking again
 about the same dossier. Each request must count against the client's rate limit in Redis
 anyway; the same command (``FailOpenRedisCache.count_and_read``) also reads what was last
-read from PostgreSQL for that code and phone, so a repeated lookup costs one round trip to Redis and
-none to PostgreSQL. What is kept, and how it stays right:
+read from PostgreSQL for that code and phone, so a repeated lookup costs one round trip to
+Redis and none to PostgreSQL. What is kept, and how it stays right:
 
 * per dossier, the row the page and the API show (``selectors.lookup_row``, without the
   phone), under a key that is a keyed hash (the SECRET_KEY's) of its code and the last nine
   digits of the applicant's phone: the cache holds no phone number, a wrong phone finds no
   entry (and reads PostgreSQL, within the rate limit), and a new SECRET_KEY only misses;
 * every change of a dossier writes an event (``services.base._record``), which forgets the
-  dossier's entry once its transaction commits (``forget_lookups``); the deadline sweep changes
-  only the stored timeliness of open dossiers, which the lookup does not show (it works an
-  open dossier's timeliness out at each request);
+  dossier's entry once its transaction commits (``forget_lookups``; no service changes the
+  applicant's phone after intake — one that did would forget the old key too); the sweep
+  changes only the stored timeliness of open dossiers, which the lookup does not show (it
+  works an open dossier's timeliness out at each request);
 * procedures' and units' names come with the row: an entry counts only while the catalogue's
   version token (``procedures.catalogue_cache``) is the one it was read under, so a renamed
   procedure shows under its new name at once;
