@@ -140,3 +140,25 @@ def redis_url() -> Iterator[str]:
     finally:
         client.close()
     yield url
+
+
+@pytest.fixture
+def redis_cache(settings, redis_url):
+    """The production cache (``portal.cache.FailOpenRedisCache``) on the tests' Redis, under a
+    key prefix of this test's own; yields a plain client of the same Redis to look inside."""
+    import uuid
+
+    import redis
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "portal.cache.FailOpenRedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+    cache.close()

@@ -110,27 +110,10 @@ def test_commands_are_packed_as_redis_py_packs_them():
     assert packed(*args) == b"".join(serializer.pack(*args))
 
 
-@pytest.fixture
-def real_redis(settings, redis_url):
-    import uuid
-
-    import redis
-
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "portal.cache.FailOpenRedisCache",
-            "LOCATION": redis_url,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
-    }
-    yield redis.Redis.from_url(redis_url)
-    cache.close()
-
-
-def test_the_scripts_survive_a_redis_that_forgot_them_and_a_dropped_connection(real_redis):
+def test_the_scripts_survive_a_redis_that_forgot_them_and_a_dropped_connection(redis_cache):
     assert cache.count_in_window("k", 60)[0] == 1
-    real_redis.script_flush()  # as after a restart: Redis knows no script
+    redis_cache.script_flush()  # as after a restart: Redis knows no script
     assert cache.count_in_window("k", 60)[0] == 2
-    real_redis.client_kill_filter(_type="normal", skipme=True)  # the pooled connection drops
+    redis_cache.client_kill_filter(_type="normal", skipme=True)  # the pooled connection drops
     count, left = cache.count_in_window("k", 60)
     assert count == 3 and 0 < left <= 60

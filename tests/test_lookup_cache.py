@@ -4,11 +4,9 @@ replaced — on a real Redis, as in production."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
-import redis
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -25,19 +23,11 @@ PHONE = "0912345678"
 
 
 @pytest.fixture
-def shared_cache(settings, redis_url):
-    """The production cache on the tests' Redis, under a prefix of this test's own."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "portal.cache.FailOpenRedisCache",
-            "LOCATION": redis_url,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
-    }
+def shared_cache(settings, redis_cache):
+    """The production cache on the tests' Redis (a prefix of this test's own), answers kept."""
     settings.LOOKUP_CACHE_SECONDS = 300
     catalogue_cache.forget()
-    yield redis.Redis.from_url(redis_url)
-    cache.close()
+    yield redis_cache
     catalogue_cache.forget()
 
 
