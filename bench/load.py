@@ -1166,7 +1166,9 @@ def report_lines(result: dict) -> list[str]:
         "",
         f"**Server:** `gunicorn portal.wsgi` with {s}, DEBUG=0, access log to a file, "
         "PostgreSQL through DATABASE_URL (persistent connections, DB_CONN_MAX_AGE 60), Redis as "
-        "Celery broker and cache (rate-limit counters), SECURE_SSL_REDIRECT=0 and the cookies' "
+        "Celery broker and cache (rate-limit counters, the lookup's kept answers: "
+        f"LOOKUP_CACHE_SECONDS={os.environ.get('LOOKUP_CACHE_SECONDS', '300')}), "
+        "SECURE_SSL_REDIRECT=0 and the cookies' "
         "Secure flag off (plain http on loopback). "
         + (
             "LOOKUP_RATE_LIMIT and LOGIN_RATE_LIMIT lifted (`--lift-limits`): every request "
@@ -1231,8 +1233,11 @@ def report_lines(result: dict) -> list[str]:
             f"{r['types'][0]['connections']} connections, {result['duration']} s each, one after "
             'the other: `/bench/minimal/` (a Django view returning "ok": every middleware, no '
             "database, no template), the lookup page `/lookup/?code=&phone=` and its API twin "
-            "`/api/v1/public/lookup/` (each: the rate-limit counter in Redis, one query, the "
-            "page or JSON).",
+            "`/api/v1/public/lookup/` (each: one Redis round trip that counts the client's hit "
+            "and reads the answer kept for that code and phone — PostgreSQL only when none is "
+            "kept —, then the page or JSON). Each of the sampled dossiers is looked up many "
+            "times in a run, as citizens ask again about theirs; `LOOKUP_CACHE_SECONDS=0` in "
+            "the environment measures every lookup reading PostgreSQL.",
             "",
             *table(r["types"], extra="vs minimal"),
             "",
