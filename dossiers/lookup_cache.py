@@ -44,7 +44,7 @@ from django.http import HttpRequest
 from portal.ratelimit import Hit, client_address, counted, counter_key, hit_address
 from procedures.catalogue_cache import VERSION_KEY
 
-from .selectors import lookup_row, phone_digits, public_lookup
+from .selectors import lookup_row, phone_digits
 
 # A client may look up LOOKUP_RATE_LIMIT times in this many seconds (page and API each).
 LOOKUP_WINDOW_SECONDS = 600
@@ -86,6 +86,13 @@ def _enabled() -> bool:
     return hasattr(cache, "count_and_read") and int(settings.LOOKUP_CACHE_SECONDS) > 0
 
 
+def _of_phone(row: dict[str, Any] | None, digits: str) -> dict[str, Any] | None:
+    """``row`` without its phone if ``digits`` (nine) are its phone's last nine, else None."""
+    if row is None or len(digits) != 9 or phone_digits(row.pop("applicant_phone")) != digits:
+        return None
+    return row
+
+
 def _count_and_read(
     scope: str, request: HttpRequest, code: str, digits: str, limit: int
 ) -> tuple[Hit, dict[str, Any] | None]:
@@ -106,8 +113,8 @@ def _count_and_read(
         return hit, None
     if read.answer is not None:
         return hit, _loads(read.answer)
-    row = lookup_row(code)
-    if row is None or phone_digits(row.pop("applicant_phone")) != digits:
+    row = _of_phone(lookup_row(code), digits)
+    if row is None:
         return hit, None
     if read.lease is not None:
         cache.fill(  # type: ignore[attr-defined]
@@ -133,15 +140,13 @@ def look_up(
     if _enabled() and code and len(digits) == 9:
         return _count_and_read(scope, request, code, digits, limit)
     hit = hit_address(scope, request, limit=limit, window_seconds=LOOKUP_WINDOW_SECONDS)
-    row = public_lookup(code=code, phone=phone) if hit.allowed else None
-    if row is not None:
-        del row["applicant_phone"]
-    return hit, row
+    if not hit.allowed or len(digits) != 9:  # fewer than nine digits match no one: no query
+        return hit, None
+    return hit, _of_phone(lookup_row(code), digits)
 
 
 def forget_lookups(dossiers: list[tuple[str, str]]) -> None:
     """Forget what is kept of these dossiers, each given by its code and the applicant's phone
     (their answers, and any reader's lease)."""
-    forget = getattr(cache, "forget", None)
-    if forget is not None and dossiers:
-        forget([_entry(code, phone_digits(phone)) for code, phone in dossiers])
+    if dossiers:
+        cache.delete_many([_entry(code, phone_digits(phone)) for code, phone in dossiers])

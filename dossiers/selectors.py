@@ -379,8 +379,8 @@ def _lookup_rows(code: str) -> list[dict[str, Any]]:
 def lookup_row(code: str) -> dict[str, Any] | None:
     """The row of ``_LOOKUP_FIELDS`` of the dossier with this code, None if there is none. What
     the public may see of it is ``dossiers.lookup.lookup_result``'s, and only for whoever also
-    has the applicant's phone (``same_phone``). A row, not a model: the lookup is the busiest
-    public page, and building three model objects for it cost more than the query."""
+    has the applicant's phone (``lookup_cache.look_up``). A row, not a model: the lookup is the
+    busiest public page, and building three model objects for it cost more than the query."""
     code = code.strip()
     if not code:
         return None
@@ -391,23 +391,6 @@ def lookup_row(code: str) -> dict[str, Any] | None:
 def phone_digits(phone: str) -> str:
     """The last nine digits of a phone number: 0912… and +84912… are the same number."""
     return "".join(ch for ch in phone if ch.isdigit())[-9:]
-
-
-def same_phone(stored: str, given: str) -> bool:
-    """Whether ``given`` (as typed) is the applicant's ``stored`` phone; never for fewer than
-    nine digits."""
-    digits = phone_digits(given)
-    return len(digits) == 9 and phone_digits(stored) == digits
-
-
-def public_lookup(*, code: str, phone: str) -> dict[str, Any] | None:
-    """What the public lookup shows of the dossier with this code whose applicant's phone is
-    ``phone`` (the row of ``_LOOKUP_FIELDS``), for anyone who has both (printed on the receipt
-    slip); None otherwise — the two mismatches are not told apart."""
-    if len(phone_digits(phone)) < 9:
-        return None
-    row = lookup_row(code)
-    return row if row is not None and same_phone(row["applicant_phone"], phone) else None
 
 
 WORKING_DAY = timedelta(hours=8)

@@ -183,7 +183,7 @@ class FailOpenRedisCache(RedisCache):
         ``limit``, read ``entry`` — both in one round trip. The entry's answer counts only if it
         was written (``fill``) while ``version_key`` held what it holds now; on a miss the
         caller gets ``lease`` to write it, unless another caller's lease (alive for
-        ``lease_seconds``) is there. ``forget`` of the entry takes any lease back. With Redis
+        ``lease_seconds``) is there. Deleting the entry takes any lease back. With Redis
         gone: the first hit of its window, nothing kept, no lease."""
         # make_key: these keys are the portal's own (hex digests, fixed names), nothing for
         # memcached's key check to find
@@ -213,16 +213,6 @@ class FailOpenRedisCache(RedisCache):
         except RedisError as error:
             _warn("fill", error)
             return False
-
-    def forget(self, entries: list[str]) -> None:
-        """Delete ``entries`` (answers and leases alike)."""
-        if not entries:
-            return
-        names = [self.make_key(k) for k in entries]
-        try:
-            self._cache.get_client(names[0], write=True).delete(*names)
-        except RedisError as error:
-            _warn("forget", error)
 
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         try:
