@@ -2,7 +2,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Role
-from .links import page_url
+from .links import login_link, page_url
 from .selectors import user_roles
 
 
@@ -17,7 +17,8 @@ def request_roles(request: HttpRequest) -> set[str]:
 
 
 def navigation(request: HttpRequest) -> dict:
-    """The menu each user sees: public pages for everyone, tools by role."""
+    """The menu each user sees (public pages for everyone, tools by role), the page's own
+    address and the login link back to it."""
     roles = request_roles(request)
     items = [
         {"label": _("Home"), "url": page_url("home"), "key": "home"},
@@ -78,7 +79,13 @@ def navigation(request: HttpRequest) -> dict:
     current = _ACTIVE_KEYS.get(match.view_name, "") if match else ""
     for item in items:
         item["active"] = item["key"] == current
-    return {"nav_items": items, "user_roles": roles}
+    path = request.get_full_path()
+    return {
+        "nav_items": items,
+        "user_roles": roles,
+        "current_path": path,  # where the language switch comes back to
+        "login_link": login_link(path),
+    }
 
 
 _ACTIVE_KEYS = {

@@ -34,6 +34,12 @@ _ARGUMENT = "arg0placeholder"
 _PATH_SAFE = "!$&'()*+,;=/~:@"
 
 
+def login_link(next_path: str) -> str:
+    """The login page's address that comes back to ``next_path`` after signing in (the
+    layout's "Log in" link): the path quoted as the ``urlencode`` filter quotes it."""
+    return f"{page_url('login')}?next={quote(next_path, safe='/')}"
+
+
 def page_url_maker(name: str) -> Callable[[str], str]:
     """``reverse(name, args=[argument])`` for a page with one path argument (a code), for many
     arguments in one request (a list's rows): the path reversed once per process, the script
