@@ -1,5 +1,9 @@
 """The public lookup (tra cứu hồ sơ): a dossier's progress for whoever holds its code and the
-applicant's phone number. No personal data is shown. Rate-limited."""
+applicant's phone number. No personal data is shown. Rate-limited.
+
+A found dossier's page is filled into markup kept rendered per shape (``portal.kept_pages``):
+the status, the timeliness and which dates it has decide the markup; what the visitor typed,
+the code, the procedure, the unit and the dates are its holes."""
 
 from typing import Any
 
@@ -8,10 +12,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
+
+from portal.kept_pages import Holes, kept_page
 
 from .choices import CITIZEN_STATUS, OPEN_STATUSES
 from .lookup_cache import look_up
+from .templatetags.dossier_tags import local_date
 from .workflow import open_timeliness
 
 
@@ -66,24 +74,84 @@ def lookup_result(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The dates the page shows when the dossier has them, in this order.
+_DATES = (
+    ("received_at", _("Received at")),
+    ("due_at", _("Result due")),
+    ("promised_at", _("New promised date")),
+    ("resolved_at", _("Result issued at")),
+    ("returned_at", _("Handed over at")),
+)
+
+
 def lookup(request: HttpRequest) -> HttpResponse:
-    form = LookupForm(request.GET if "phone" in request.GET else None, initial=request.GET)
-    result = None
-    status = 200
-    if form.is_bound and form.is_valid():
-        hit, row = look_up(
-            scope="lookup",
-            request=request,
-            code=form.cleaned_data["code"],
-            phone=form.cleaned_data["phone"],
-        )
-        if not hit.allowed:
-            form.add_error(
-                None, _("Too many lookups from your connection. Try again in a few minutes.")
-            )
-            status = 429
-        elif row is None:
-            form.add_error(None, _("No dossier matches this code and phone number."))
-        else:
-            result = lookup_result(row)
+    if "phone" not in request.GET:
+        return _page(request, LookupForm(initial=request.GET))
+    cleaned, errors = lookup_params(request.GET)
+    if errors:
+        return _page(request, _bound(request))
+    code, phone = cleaned["code"], cleaned["phone"]
+    hit, row = look_up(scope="lookup", request=request, code=code, phone=phone)
+    if not hit.allowed:
+        message = _("Too many lookups from your connection. Try again in a few minutes.")
+        return _page(request, _bound(request, message), status=429)
+    if row is None:
+        return _page(request, _bound(request, _("No dossier matches this code and phone number.")))
+    result = lookup_result(row)
+    shown = [(name, label) for name, label in _DATES if result[name]]
+    result["dates"] = [
+        (label, local_date(template_localtime(result[name]), "H:i d/m/Y")) for name, label in shown
+    ]
+    html = kept_page(
+        request,
+        "dossiers/lookup.html",
+        shape=(result["status"], result["timeliness"], tuple(name for name, _label in shown)),
+        context=lambda holes: _with_holes(result, holes),
+        fills={
+            "typed_code": request.GET["code"],
+            "typed_phone": request.GET["phone"],
+            "code": result["code"],
+            "procedure": result["procedure"]["name"],
+            "unit": result["unit"]["name"],
+            **{f"date{index}": when for index, (_label, when) in enumerate(result["dates"])},
+        },
+    )
+    if html is not None:
+        return HttpResponse(html)
+    return _page(request, _bound(request), result)
+
+
+def _with_holes(result: dict[str, Any], holes: Holes) -> dict[str, Any]:
+    """The page's context with a hole for each value ``kept_page``'s fills give: what the
+    visitor typed, the dossier's code, procedure, unit and dates."""
+    form = LookupForm({"code": holes["typed_code"], "phone": holes["typed_phone"]})
+    form.is_valid()
+    dates = [(label, holes[f"date{index}"]) for index, (label, _when) in enumerate(result["dates"])]
+    return {
+        "form": form,
+        "result": {
+            **result,
+            "code": holes["code"],
+            "procedure": {"name": holes["procedure"]},
+            "unit": {"name": holes["unit"]},
+            "dates": dates,
+        },
+    }
+
+
+def _bound(request: HttpRequest, error: str | None = None) -> LookupForm:
+    """The form as the visitor filled it in, cleaned, with ``error`` for the whole form."""
+    form = LookupForm(request.GET, initial=request.GET)
+    if form.is_valid() and error is not None:
+        form.add_error(None, error)
+    return form
+
+
+def _page(
+    request: HttpRequest,
+    form: LookupForm,
+    result: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HttpResponse:
     return render(request, "dossiers/lookup.html", {"form": form, "result": result}, status=status)

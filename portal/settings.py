@@ -359,6 +359,9 @@ CATALOGUE_CACHE_SECONDS = float(env("CATALOGUE_CACHE_SECONDS", "60"))
 # The public lookup's answers are kept in the shared cache (dossiers.lookup_cache), forgotten
 # when their dossier changes; kept at most this long. 0, or no shared cache: not kept.
 LOOKUP_CACHE_SECONDS = int(env("LOOKUP_CACHE_SECONDS", "300"))
+# The lookup page's HTML is rendered once per process and shape, with holes for the request's
+# values (portal.kept_pages), for visitors not signed in. Off: every page rendered in full.
+KEPT_PAGES = env_bool("KEPT_PAGES", True)
 CACHES = {
     "default": (
         {
