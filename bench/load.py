@@ -1168,6 +1168,7 @@ def report_lines(result: dict) -> list[str]:
         "PostgreSQL through DATABASE_URL (persistent connections, DB_CONN_MAX_AGE 60), Redis as "
         "Celery broker and cache (rate-limit counters, the lookup's kept answers: "
         f"LOOKUP_CACHE_SECONDS={os.environ.get('LOOKUP_CACHE_SECONDS', '300')}), "
+        f"KEPT_PAGES={os.environ.get('KEPT_PAGES', '1')}, "
         "SECURE_SSL_REDIRECT=0 and the cookies' "
         "Secure flag off (plain http on loopback). "
         + (
@@ -1235,9 +1236,11 @@ def report_lines(result: dict) -> list[str]:
             "database, no template), the lookup page `/lookup/?code=&phone=` and its API twin "
             "`/api/v1/public/lookup/` (each: one Redis round trip that counts the client's hit "
             "and reads the answer kept for that code and phone — PostgreSQL only when none is "
-            "kept —, then the page or JSON). Each of the sampled dossiers is looked up many "
+            "kept —, then the page or JSON; the page is filled into its markup kept rendered "
+            "per shape, `portal.kept_pages`). Each of the sampled dossiers is looked up many "
             "times in a run, as citizens ask again about theirs; `LOOKUP_CACHE_SECONDS=0` in "
-            "the environment measures every lookup reading PostgreSQL.",
+            "the environment measures every lookup reading PostgreSQL, `KEPT_PAGES=0` every "
+            "page rendered in full by the template engine.",
             "",
             *table(r["types"], extra="vs minimal"),
             "",

@@ -24,6 +24,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from html import escape  # the text Django's escape() gives, without its lazy-text wrapper
 from typing import Any
 
 from django.conf import settings
@@ -35,7 +36,6 @@ from django.middleware.csrf import get_token
 from django.template.loader import get_template
 from django.urls import get_script_prefix
 from django.utils.autoreload import file_changed
-from django.utils.html import escape
 from django.utils.translation import get_language
 
 from .links import login_link
