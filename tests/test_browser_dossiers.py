@@ -277,6 +277,22 @@ def test_the_receipts_lookup_link_shows_the_status_in_citizen_words(page, live_s
     for value in (APPLICANT.full_name, APPLICANT.id_number, APPLICANT.address, "Bản sao bị mờ"):
         assert value not in content
 
+    # The answer's page is filled into kept markup (portal.kept_pages): asked again, and in
+    # English through the layout's language switch (its CSRF token is this visitor's own).
+    page.reload()
+    expect(page.get_by_test_id("lookup-status")).to_have_text(
+        "Hồ sơ còn thiếu giấy tờ: vui lòng bổ sung"
+    )
+    page.get_by_role("button", name="EN").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_test_id("lookup-status")).to_have_text(
+        "Documents missing: please supplement"
+    )
+    expect(page.get_by_role("textbox", name="Applicant's phone number")).to_have_value(
+        "0912 345 678"
+    )
+    expect(page.get_by_role("status")).to_contain_text(dossier.code)
+
 
 # --- 6. On a phone --------------------------------------------------------------------------------
 
