@@ -116,6 +116,12 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--intake-connections", type=int, default=8)
     p.add_argument("--lookup-connections", type=int, default=8)
+    p.add_argument(
+        "--lookup-rounds",
+        type=int,
+        default=6,
+        help="the lookup mode's types run in turns, this many rounds sharing --duration each",
+    )
     p.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     p.add_argument(
         "--lift-limits",
@@ -1030,32 +1036,75 @@ def mode_intake(ctx: dict, connections: int, duration: int) -> dict:
     return run
 
 
-def mode_lookup(ctx: dict, connections: int) -> dict:
-    runs = []
-    for name in ("minimal", "lookup", "lookup_api"):
-        run = run_loads(
-            specs_for(ctx["world"], ctx["session"], lift=ctx["lift"], mix={name: connections}),
-            **ctx["load"],
-        )
-        runs.append(run)
-    for run in runs:
-        run["types"][0]["cpu_ms"] = run["cpu_ms_per_request"]
+def mode_lookup(ctx: dict, connections: int, rounds: int) -> dict:
+    """The minimal view, the page and the API in turns, ``rounds`` times, each turn a
+    ``rounds``-th of ``--duration``: the machine's speed drifts over minutes (a virtual
+    machine's neighbours), and turns give each type the same share of it."""
+    names = ("minimal", "lookup", "lookup_api")
+    load = {**ctx["load"], "duration": max(1, ctx["load"]["duration"] // rounds)}
+    turns: dict[str, list[dict]] = {name: [] for name in names}
+    for _round in range(rounds):
+        for name in names:
+            specs = specs_for(
+                ctx["world"], ctx["session"], lift=ctx["lift"], mix={name: connections}
+            )
+            turns[name].append(run_loads(specs, **load))
     result = {
-        "types": [r["types"][0] for r in runs],
-        "cpu_busy": [r["cpu_busy"] for r in runs],
-        "others_cores": [r["others_cores"] for r in runs],
-        "window_s": runs[0]["window_s"],
+        "rounds": rounds,
+        "types": [_over_turns(turns[name]) for name in names],
+        "cpu_busy": [_mean(run["cpu_busy"] for run in turns[name]) for name in names],
+        "others_cores": [_mean(run["others_cores"] for run in turns[name]) for name in names],
+        "window_s": sum(run["window_s"] for run in turns[names[0]]),
     }
     result["failures"] = http_checks(result)
     minimal = result["types"][0]["rps"]
     result["targets"] = {}
     for t in result["types"][1:]:
         t["vs_minimal"] = t["rps"] / minimal if minimal else 0.0
+        t["vs_minimal_by_round"] = [
+            mine["types"][0]["rps"] / base["types"][0]["rps"]
+            for mine, base in zip(turns[t["type"]], turns["minimal"], strict=True)
+        ]
         result["targets"][f"{t['type']} ≥ {LOOKUP_TARGET:.0f} req/s"] = t["rps"] >= LOOKUP_TARGET
         result["targets"][f"{t['type']} ≥ {LOOKUP_RATIO:.0%} of minimal"] = (
             t["vs_minimal"] >= LOOKUP_RATIO
         )
     return result
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return round(sum(values) / len(values), 3)
+
+
+def _over_turns(runs: list[dict]) -> dict:
+    """One request type's turns as one row: requests, statuses and CPU summed over the turns,
+    throughput over their windows, and each latency figure the worst turn's."""
+    rows = [run["types"][0] for run in runs]
+    requests = sum(row["requests"] for row in rows)
+    statuses: dict[int, int] = {}
+    for row in rows:
+        for status, count in row["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    cpu = {
+        kind: round(
+            sum(run["cpu_ms_per_request"][kind] * run["types"][0]["requests"] for run in runs)
+            / max(1, requests),
+            3,
+        )
+        for kind in runs[0]["cpu_ms_per_request"]
+    }
+    return {
+        **rows[0],
+        "requests": requests,
+        "rps": requests / sum(run["window_s"] for run in runs),
+        **{key: max(row[key] for row in rows) for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")},
+        "statuses": statuses,
+        "bad_statuses": sum(row["bad_statuses"] for row in rows),
+        "socket_errors": sum(row["socket_errors"] for row in rows),
+        "codes": None,
+        "cpu_ms": cpu,
+    }
 
 
 COST_TYPES = ("minimal", "lookup", "lookup_api", "worklist", "worklist_api", "report", "intake")
@@ -1231,8 +1280,11 @@ def report_lines(result: dict) -> list[str]:
             "",
             "### Public lookup against a minimal view (issue 8 item 3)",
             "",
-            f"{r['types'][0]['connections']} connections, {result['duration']} s each, one after "
-            'the other: `/bench/minimal/` (a Django view returning "ok": every middleware, no '
+            f"{r['types'][0]['connections']} connections, {result['duration']} s each, in turns "
+            f"({r['rounds']} rounds of {result['duration'] // r['rounds']} s: the machine's "
+            "speed drifts over minutes, and turns give each type the same share of it; "
+            "requests and CPU summed over the turns, each latency the worst turn's): "
+            '`/bench/minimal/` (a Django view returning "ok": every middleware, no '
             "database, no template), the lookup page `/lookup/?code=&phone=` and its API twin "
             "`/api/v1/public/lookup/` (each: one Redis round trip that counts the client's hit "
             "and reads the answer kept for that code and phone — PostgreSQL only when none is "
@@ -1244,6 +1296,12 @@ def report_lines(result: dict) -> list[str]:
             "",
             *table(r["types"], extra="vs minimal"),
             "",
+            *(
+                f"{t['type']} against the minimal view, round by round: "
+                + ", ".join(f"{ratio:.0%}" for ratio in t["vs_minimal_by_round"])
+                + "."
+                for t in r["types"][1:]
+            ),
             "Targets: " + ", ".join(f"{k}: {mark(v)}" for k, v in r["targets"].items()) + ".",
             f"Checks: {'all passed' if not r['failures'] else '; '.join(r['failures'])}.",
         ]
@@ -1294,6 +1352,10 @@ def print_run(name: str, run: dict) -> None:
         print(line)
     if "verify" in run:
         print("dossiers:", summary_of(run["verify"]))
+    for row in run["types"]:
+        if "vs_minimal_by_round" in row:
+            ratios = ", ".join(f"{ratio:.0%}" for ratio in row["vs_minimal_by_round"])
+            print(f"{row['type']} vs minimal, round by round: {ratios}")
     for key, ok in run.get("targets", {}).items():
         print(f"target {key}: {'met' if ok else 'NOT MET'}")
     for failure in run["failures"]:
@@ -1379,7 +1441,9 @@ def main() -> int:
                 )
                 print_run(f"intake, {server.describe()}", run)
             if options.mode in ("all", "lookup"):
-                modes["lookup"] = run = mode_lookup(ctx, options.lookup_connections)
+                modes["lookup"] = run = mode_lookup(
+                    ctx, options.lookup_connections, options.lookup_rounds
+                )
                 print_run(f"lookup, {server.describe()}", run)
             if options.mode in ("all", "costs"):
                 modes["costs"] = run = mode_costs(ctx, options.cost_seconds, 4)

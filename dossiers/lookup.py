@@ -12,14 +12,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
 
 from portal.kept_pages import Holes, kept_page
 
 from .choices import CITIZEN_STATUS, OPEN_STATUSES
 from .lookup_cache import look_up
-from .templatetags.dossier_tags import local_date
 from .workflow import open_timeliness
 
 
@@ -99,8 +97,9 @@ def lookup(request: HttpRequest) -> HttpResponse:
         return _page(request, _bound(request, _("No dossier matches this code and phone number.")))
     result = lookup_result(row)
     shown = [(name, label) for name, label in _DATES if result[name]]
+    zone = timezone.get_current_timezone()  # "H:i d/m/Y" in the visitor's time zone
     result["dates"] = [
-        (label, local_date(template_localtime(result[name]), "H:i d/m/Y")) for name, label in shown
+        (label, result[name].astimezone(zone).strftime("%H:%M %d/%m/%Y")) for name, label in shown
     ]
     html = kept_page(
         request,

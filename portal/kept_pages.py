@@ -25,7 +25,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from html import escape  # the text Django's escape() gives, without its lazy-text wrapper
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -45,8 +45,17 @@ logger = logging.getLogger(__name__)
 # Enough for every shape of every kept page (the lookup has a few dozen per language).
 MAX_SHAPES = 1024
 
-# Shape key -> the page cut at its holes: text, hole name, text, …, text (None: not keepable).
-_kept: dict[tuple, tuple[str, ...] | None] = {}
+
+class _Cut(NamedTuple):
+    """A page cut at its holes: ``texts[0]``, hole ``names[0]``, ``texts[1]``, …, the texts
+    encoded as the response is, once, not at every response."""
+
+    texts: tuple[bytes, ...]
+    names: tuple[str, ...]
+
+
+# Shape key -> the page cut at its holes (None: not keepable).
+_kept: dict[tuple, _Cut | None] = {}
 
 
 class Holes:
@@ -86,8 +95,9 @@ def kept_page(
     shape: tuple,
     context: Callable[[Holes], dict[str, Any]],
     fills: Mapping[str, str],
-) -> str | None:
-    """The page ``template_name`` for ``request``, or None where it is not kept (render it).
+) -> bytes | None:
+    """The page ``template_name`` for ``request``, encoded in ``DEFAULT_CHARSET`` as a
+    response's content, or None where it is not kept (render it).
 
     ``context(holes)`` is the template's context with ``holes[name]`` for each value that
     varies within ``shape``; ``fills[name]`` is this request's text for it (escaped here)."""
@@ -95,12 +105,12 @@ def kept_page(
         return None
     key = (template_name, get_language(), get_script_prefix(), shape)
     try:
-        parts = _kept[key]
+        cut = _kept[key]
     except KeyError:
-        parts = _cut_page(request, template_name, context)
+        cut = _cut_page(request, template_name, context)
         if len(_kept) < MAX_SHAPES:
-            _kept[key] = parts
-    if parts is None:
+            _kept[key] = cut
+    if cut is None:
         return None
     path = request.get_full_path()
     values = {
@@ -109,7 +119,11 @@ def kept_page(
         "current_path": path,
         "login_link": login_link(path),
     }
-    return "".join(escape(values[part]) if index % 2 else part for index, part in enumerate(parts))
+    charset = settings.DEFAULT_CHARSET
+    pieces = [cut.texts[0]]
+    for name, text in zip(cut.names, cut.texts[1:], strict=True):
+        pieces += (escape(values[name]).encode(charset), text)
+    return b"".join(pieces)
 
 
 def _alike_for_everyone(request: HttpRequest) -> bool:
@@ -121,7 +135,7 @@ def _alike_for_everyone(request: HttpRequest) -> bool:
 
 def _cut_page(
     request: HttpRequest, template_name: str, context: Callable[[Holes], dict[str, Any]]
-) -> tuple[str, ...] | None:
+) -> _Cut | None:
     holes = Holes()
     values = context(holes)
     for name in ("csrf_token", "current_path", "login_link"):
@@ -129,7 +143,9 @@ def _cut_page(
     parts = holes.cut(get_template(template_name).render(values, request))
     if parts is None:
         logger.warning("%s: a hole came out changed; the page is rendered each time", template_name)
-    return parts
+        return None
+    charset = settings.DEFAULT_CHARSET
+    return _Cut(texts=tuple(text.encode(charset) for text in parts[::2]), names=tuple(parts[1::2]))
 
 
 @receiver(setting_changed)

@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
 from django.test.utils import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from dossiers import services
 from dossiers.models import Dossier
@@ -215,3 +215,10 @@ def test_kept_pages_off_renders_every_page(client, rendered, settings):
     for _ in range(2):
         _look_up(client, dossier)
     assert rendered.count("dossiers/lookup.html") == 2
+
+
+def test_the_dates_show_as_djangos_date_filter_shows_them_in_local_time(client):
+    dossier = _returned(office())
+    page = _look_up(client, dossier).content.decode()
+    for when in (dossier.received_at, dossier.due_at, dossier.resolved_at, dossier.returned_at):
+        assert f"<dd>{dateformat.format(timezone.localtime(when), 'H:i d/m/Y')}</dd>" in page
