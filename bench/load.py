@@ -1054,7 +1054,7 @@ def mode_lookup(ctx: dict, connections: int, rounds: int) -> dict:
         "types": [_over_turns(turns[name]) for name in names],
         "cpu_busy": [_mean(run["cpu_busy"] for run in turns[name]) for name in names],
         "others_cores": [_mean(run["others_cores"] for run in turns[name]) for name in names],
-        "window_s": sum(run["window_s"] for run in turns[names[0]]),
+        "window_s": round(sum(run["window_s"] for run in turns[names[0]]), 2),
     }
     result["failures"] = http_checks(result)
     minimal = result["types"][0]["rps"]
