@@ -18,6 +18,7 @@ from portal.kept_pages import Holes, kept_page
 
 from .choices import CITIZEN_STATUS, OPEN_STATUSES
 from .lookup_cache import look_up
+from .templatetags.dossier_tags import local_date
 from .workflow import open_timeliness
 
 
@@ -83,6 +84,8 @@ _DATES = (
 
 
 def lookup(request: HttpRequest) -> HttpResponse:
+    """The form, and below it the dossier found by code and phone: a found dossier's page
+    filled into its kept markup where it may be (``kept_pages``), else rendered in full."""
     if "phone" not in request.GET:
         return _page(request, LookupForm(initial=request.GET))
     cleaned, errors = lookup_params(request.GET)
@@ -97,9 +100,9 @@ def lookup(request: HttpRequest) -> HttpResponse:
         return _page(request, _bound(request, _("No dossier matches this code and phone number.")))
     result = lookup_result(row)
     shown = [(name, label) for name, label in _DATES if result[name]]
-    zone = timezone.get_current_timezone()  # "H:i d/m/Y" in the visitor's time zone
+    zone = timezone.get_current_timezone()  # the visitor's, as the template's filters use it
     result["dates"] = [
-        (label, result[name].astimezone(zone).strftime("%H:%M %d/%m/%Y")) for name, label in shown
+        (label, local_date(result[name].astimezone(zone), "H:i d/m/Y")) for name, label in shown
     ]
     html = kept_page(
         request,
