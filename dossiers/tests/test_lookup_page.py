@@ -125,9 +125,7 @@ def test_the_kept_page_is_the_page_rendered_in_full(client, state, language, ren
     assert full.status_code == kept.status_code == first.status_code == 200
     page = kept.content.decode()
     assert _without_token(page) == _without_token(full.content.decode())
-    assert first.content == kept.content or _without_token(
-        first.content.decode()
-    ) == _without_token(page)
+    assert _without_token(first.content.decode()) == _without_token(page)  # cut, then filled
     assert "&lt;xây dựng&gt; &amp; &quot;sửa chữa&quot;" in page
     assert 'value="&lt;b&gt;0912.345.678&amp;&#x27;"' in page
     for header in ("Content-Type", "Content-Language", "Vary"):
