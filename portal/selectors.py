@@ -2,11 +2,12 @@
 
 from collections.abc import Callable
 from functools import cache
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import Col
 from rest_framework.authtoken.models import Token
 
@@ -39,6 +40,7 @@ def user_memberships(user: User | AnonymousUser) -> tuple[Membership, ...]:
 
 
 _TOKEN_MODELS = (Token, User, Membership, Unit)
+M = TypeVar("M", bound=Model)
 
 
 @cache
@@ -77,6 +79,19 @@ def _converters(connection: BaseDatabaseWrapper) -> list[tuple[Col, list[Callabl
     return held
 
 
+def _convert(value: Any, col: Col, functions: list[Callable], connection: Any) -> Any:
+    for function in functions:
+        value = function(value, col, connection)
+    return value
+
+
+def _made(model: type[M], row: list[Any], position: int, alias: str) -> M:
+    """The ``position``-th model of ``_TOKEN_MODELS`` from its columns of ``row``."""
+    fields = [f.attname for f in model._meta.concrete_fields]
+    start = sum(len(m._meta.concrete_fields) for m in _TOKEN_MODELS[:position])
+    return model.from_db(alias, fields, row[start : start + len(fields)])
+
+
 def user_by_token(key: str) -> tuple[User, Token] | None:
     """The API token ``key`` and its user, with the user's memberships and their units held as
     ``user_memberships`` holds them: one statement instead of DRF's read of the token and its
@@ -90,25 +105,21 @@ def user_by_token(key: str) -> tuple[User, Token] | None:
     if not rows:
         return None
     converters = _converters(connection)
-    widths = [len(m._meta.concrete_fields) for m in _TOKEN_MODELS]
-    ends = [sum(widths[: i + 1]) for i in range(len(widths))]
-    values = []
-    for row in rows:
-        converted = list(row)
-        for i, (col, functions) in enumerate(converters):
-            for function in functions:
-                converted[i] = function(converted[i], col, connection)
-        values.append(converted)
-    first = values[0]
-    token = Token.from_db(alias, None, first[: ends[0]])
-    user = User.from_db(alias, None, first[ends[0] : ends[1]])
+    values = [
+        [
+            _convert(value, col, functions, connection)
+            for value, (col, functions) in zip(row, converters, strict=True)
+        ]
+        for row in rows
+    ]
+    token, user = _made(Token, values[0], 0, alias), _made(User, values[0], 1, alias)
     token.user = user
     memberships = []
     for row in values:
-        if row[ends[1]] is None:  # no membership: a citizen
+        membership = _made(Membership, row, 2, alias)
+        if membership.pk is None:  # no membership: a citizen
             continue
-        membership = Membership.from_db(alias, None, row[ends[1] : ends[2]])
-        membership.unit = Unit.from_db(alias, None, row[ends[2] : ends[3]])
+        membership.unit = _made(Unit, row, 3, alias)
         membership.user = user
         memberships.append(membership)
     setattr(user, MEMBERSHIPS_HELD, tuple(memberships))
