@@ -19,6 +19,7 @@ from kombu import Connection
 
 from .cache import default_cache_is_shared
 from .choices import MessageChannel, MessageStatus, Role
+from .inserts import insert_rows
 from .models import Heartbeat, Membership, OutboxMessage, Unit
 
 
@@ -124,25 +125,7 @@ def _insert_new(message: OutboxMessage) -> bool:
     ``get_or_create``'s four (select, savepoint, insert, release) on every intake. A message
     with the same key being inserted by another transaction is waited for, then counts as
     existing. Sets the id when inserted."""
-    meta = OutboxMessage._meta
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) "
-            f"ON CONFLICT ({quote('key')}) DO NOTHING RETURNING {quote(meta.pk.column)}",
-            values,
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    message.pk = row[0]
-    message._state.adding = False
-    message._state.db = connection.alias
-    return True
+    return bool(insert_rows([message], unless_conflict_on="key"))
 
 
 # How long asking for a delivery may hold up the request that queued a message, in seconds.

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from portal.inserts import insert_rows
 from portal.selectors import user_memberships
 
 from ..choices import Action
@@ -107,15 +108,19 @@ def _record(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> DossierEvent:
-    event = DossierEvent.objects.create(
-        dossier=dossier,
-        at=at,
-        by=by if by is not None and by.is_authenticated else None,
-        action=action,
-        from_status=from_status,
-        to_status=dossier.status,
-        note=note,
-        data=data or {},
+    (event,) = insert_rows(
+        [
+            DossierEvent(
+                dossier=dossier,
+                at=at,
+                by=by if by is not None and by.is_authenticated else None,
+                action=action,
+                from_status=from_status,
+                to_status=dossier.status,
+                note=note,
+                data=data or {},
+            )
+        ]
     )
     from ..lookup_cache import forget_lookups
     from .notifications import notify_applicant

@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.inserts import insert_rows
 from portal.models import Unit
 from portal.selectors import user_memberships
 from portal.text import search_key
@@ -200,7 +201,7 @@ def _new_dossier(
         validate_constraints=False,
     )
     dossier.code = next_code(unit=unit, at=at)
-    dossier.save()
+    insert_rows([dossier])
     return dossier
 
 
@@ -228,18 +229,20 @@ def _checklist(
                 % {"names": "; ".join(missing)}
             }
         )
-    return DossierDocument.objects.bulk_create(
-        DossierDocument(
-            dossier=dossier,
-            component=component,
-            name=component.name,
-            kind=component.kind,
-            count=component.count,
-            required=component.required,
-            received=component.pk in wanted,
-            sort_order=position,
-        )
-        for position, component in enumerate(components, start=1)
+    return insert_rows(
+        [
+            DossierDocument(
+                dossier=dossier,
+                component=component,
+                name=component.name,
+                kind=component.kind,
+                count=component.count,
+                required=component.required,
+                received=component.pk in wanted,
+                sort_order=position,
+            )
+            for position, component in enumerate(components, start=1)
+        ]
     )
 
 
