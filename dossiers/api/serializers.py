@@ -14,9 +14,8 @@ from rest_framework import serializers
 
 from portal.api.serializers import DeclaredFieldsCopied, ModelFieldsOnce
 from portal.models import Unit
-from procedures.api.serializers import TraceStepSerializer
+from procedures.api.serializers import TraceStepSerializer, trace_data
 from procedures.catalogue_cache import procedure_by_code, unit_by_code
-from procedures.deadline_text import describe_step
 from procedures.deadlines import TraceStep
 from procedures.models import Procedure
 
@@ -217,7 +216,7 @@ class ImportResultSerializer(serializers.Serializer):
 # --- Output -----------------------------------------------------------------------------------
 
 
-class ApplicantOutSerializer(serializers.Serializer):
+class ApplicantOutSerializer(DeclaredFieldsCopied, serializers.Serializer):
     full_name = serializers.CharField(source="applicant_name")
     id_number = serializers.SerializerMethodField(
         help_text=_(
@@ -396,15 +395,13 @@ class DossierDetailSerializer(DossierSerializer):
 
     @extend_schema_field(TraceStepSerializer(many=True))
     def get_deadline_trace(self, dossier: Dossier) -> list[dict[str, Any]]:
-        steps = []
-        for data in dossier.deadline_trace or []:
-            step = TraceStep.from_dict(data)
-            steps.append({**step.to_dict(), "at": step.at, "text": describe_step(step)})
-        return TraceStepSerializer(steps, many=True).data
+        return trace_data(TraceStep.from_dict(data) for data in dossier.deadline_trace or [])
 
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, dossier: Dossier) -> list[dict[str, Any]]:
         attachments = list(dossier.attachments.all())
+        if not attachments:  # every new dossier: no serializer made for nothing
+            return []
         for attachment in attachments:
             attachment.dossier = dossier  # the url needs its code: no query per file
         return AttachmentSerializer(attachments, many=True, context=self.context).data

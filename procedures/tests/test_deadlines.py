@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -772,3 +772,22 @@ def test_working_time_between_counts_long_spans_as_the_days_add_up(
         for n in range(1, max(days, 0))
         if calendar.is_working_day(start.date() + timedelta(days=n))
     )
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("zone", ["Asia/Ho_Chi_Minh", "UTC"])
+def test_trace_data_gives_what_the_trace_serializer_gives(language, zone):
+    from procedures.api.serializers import TraceStepSerializer, trace_data
+
+    stored = [step.to_dict() for step in every_kind_of_step()]
+    stored.append({"kind": "received", "at": "2026-03-09T02:00:00+00:00", "params": {}})
+    steps = [TraceStep.from_dict(data) for data in stored]
+
+    with translation.override(language), timezone.override(zone):
+        expected = TraceStepSerializer(
+            [{**s.to_dict(), "at": s.at, "text": describe_step(s)} for s in steps], many=True
+        ).data
+        actual = trace_data(steps)
+
+    assert json.dumps(actual, ensure_ascii=False) == json.dumps(expected, ensure_ascii=False)
+    assert any(step["at"] is None for step in actual)
