@@ -10,7 +10,8 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import register_converter
 
-        from . import checks, security  # noqa: F401  (they register their system checks)
+        from . import checks, csrf, security  # noqa: F401  (they register their system checks)
         from .converters import CodeConverter
 
+        csrf.install()
         register_converter(CodeConverter, "code")
