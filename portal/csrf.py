@@ -8,8 +8,10 @@ alphabet, each uniform and independent, from the same source (``secrets``), read
 bytes at a time and keeping each byte below 248 (4 × 62, so that ``byte % 62`` takes every
 character equally often).
 
-``install()`` puts it in Django's place (``django.middleware.csrf._get_new_csrf_string``, the
-one function both the secret and the mask come from) and refuses to start if that module no
+``mask_cipher_secret`` masks a secret into a token as Django does, with a table of positions
+instead of 64 searches of the alphabet. ``install()`` puts both in Django's place
+(``django.middleware.csrf._get_new_csrf_string``, the one function both the secret and the
+mask come from, and ``_mask_cipher_secret``) and refuses to start if that module no
 longer has the shape it was written for — a Django upgrade that changed it must be looked at,
 not worked around silently.
 """
@@ -33,9 +35,25 @@ def new_csrf_string() -> str:
     return "".join(chosen[:_LENGTH])
 
 
+_INDEX = {character: index for index, character in enumerate(_ALPHABET)}
+
+
+def mask_cipher_secret(secret: str) -> str:
+    """Django's ``_mask_cipher_secret``: a new mask, then each character of ``secret`` shifted
+    by the mask's character at its place, in the alphabet — the same token, the positions
+    looked up in a table instead of by 64 searches of the alphabet."""
+    mask = new_csrf_string()
+    size = len(_ALPHABET)
+    cipher = "".join(
+        _ALPHABET[(_INDEX[s] + _INDEX[m]) % size] for s, m in zip(secret, mask, strict=True)
+    )
+    return mask + cipher
+
+
 def install() -> None:
     shape = (
-        callable(getattr(csrf, "_get_new_csrf_string", None)),
+        callable(getattr(csrf, "_get_new_csrf_string", None))
+        and callable(getattr(csrf, "_mask_cipher_secret", None)),
         getattr(csrf, "CSRF_ALLOWED_CHARS", None),
         getattr(csrf, "CSRF_SECRET_LENGTH", None),
     )
@@ -44,3 +62,4 @@ def install() -> None:
             "django.middleware.csrf changed: look at portal/csrf.py before upgrading Django."
         )
     csrf._get_new_csrf_string = new_csrf_string
+    csrf._mask_cipher_secret = mask_cipher_secret

@@ -6,17 +6,20 @@ gunicorn on 2 cores is CPU-bound). The statement here is written once per model,
 and connection, and each row's values are made as the ORM makes them (each field's
 ``pre_save`` — ``auto_now`` sets the time on the object — then ``get_db_prep_save``), so the
 row stored is the row ``save()`` would store. What ``save()`` does besides is not done: no
-``pre_save``/``post_save`` signals (``bulk_create`` sends none either; the models written here
-have no receivers) and no ``save()`` override runs — for the models whose ``save()`` only
-guards against an update (``DossierEvent``), an insert has nothing to guard.
+``pre_save``/``post_save`` signals are sent (as ``bulk_create`` sends none), so a model with a
+receiver for them is refused rather than silently skipped; no ``save()`` override runs — for
+the models whose ``save()`` only guards against an update (``DossierEvent``), an insert has
+nothing to guard.
 """
 
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=Model)
 
@@ -52,6 +55,11 @@ def insert_rows(objects: Sequence[M], *, unless_conflict_on: str | None = None) 
     if not objects:
         return []
     model = type(objects[0])
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        raise ImproperlyConfigured(
+            f"{model.__name__} has receivers of pre_save or post_save, which insert_rows would "
+            "not call: save it with save() or bulk_create()."
+        )
     alias = router.db_for_write(model)
     connection = connections[alias]
     fields = _fields(model)

@@ -9,13 +9,39 @@ from django.middleware import csrf
 from django.test import Client
 
 from portal import csrf as portal_csrf
-from portal.csrf import new_csrf_string
+from portal.csrf import mask_cipher_secret, new_csrf_string
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
-def test_django_draws_its_csrf_strings_from_here():
+def django_mask(secret: str) -> str:
+    """Django 5.2's _mask_cipher_secret, as its source has it (ours replaced it at start)."""
+    mask = csrf._get_new_csrf_string()
+    chars = csrf.CSRF_ALLOWED_CHARS
+    pairs = zip((chars.index(x) for x in secret), (chars.index(x) for x in mask), strict=True)
+    cipher = "".join(chars[(x + y) % len(chars)] for x, y in pairs)
+    return mask + cipher
+
+
+def test_django_draws_its_csrf_strings_and_masks_its_tokens_here():
     assert csrf._get_new_csrf_string is new_csrf_string
+    assert csrf._mask_cipher_secret is mask_cipher_secret
+
+
+def test_a_token_is_masked_as_django_masks_it(monkeypatch):
+    masks = [new_csrf_string() for _ in range(200)]
+    secrets_ = [new_csrf_string() for _ in range(200)]
+
+    def masked(function) -> list[str]:
+        drawn = iter(masks)
+        monkeypatch.setattr(portal_csrf, "new_csrf_string", lambda: next(drawn))
+        monkeypatch.setattr(csrf, "_get_new_csrf_string", lambda: next(drawn))
+        return [function(secret) for secret in secrets_]
+
+    ours, django_s = masked(mask_cipher_secret), masked(django_mask)
+
+    assert ours == django_s
+    assert [csrf._unmask_cipher_token(token) for token in ours] == secrets_
 
 
 def test_a_string_has_django_s_length_and_alphabet_and_none_repeats():

@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models.signals import post_save
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -149,5 +151,20 @@ def test_a_conflict_column_is_for_one_row_at_a_time():
 
     with pytest.raises(ValueError):
         insert_rows(rows, unless_conflict_on="key")
+
+    assert not OutboxMessage.objects.exists()
+
+
+def test_a_model_with_save_receivers_is_refused():
+    def receiver(**kwargs):
+        pass
+
+    message = OutboxMessage(channel=MessageChannel.SMS, recipient="1", body="", key="k")
+    post_save.connect(receiver, sender=OutboxMessage, dispatch_uid="test-inserts")
+    try:
+        with pytest.raises(ImproperlyConfigured, match="post_save"):
+            insert_rows([message])
+    finally:
+        post_save.disconnect(sender=OutboxMessage, dispatch_uid="test-inserts")
 
     assert not OutboxMessage.objects.exists()
