@@ -13,11 +13,11 @@ nothing to guard.
 """
 
 from collections.abc import Callable, Sequence
-from functools import cache
 from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 
@@ -29,8 +29,7 @@ def _fields(model: type[Model]) -> list[Field]:
     return [f for f in model._meta.concrete_fields if not (f.primary_key and f.auto_created)]
 
 
-@cache
-def _statement(
+def _written(
     model: type[Model], rows: int, quote: Callable[[str], str], conflict: str | None
 ) -> str:
     fields = _fields(model)
@@ -41,6 +40,26 @@ def _statement(
         f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([row] * rows)}"
         f"{on_conflict} RETURNING {quote(model._meta.pk.column)}"
     )
+
+
+# The statements written so far, by model, number of rows, database vendor and conflict
+# column: a handful in a process (an intake's dossier, checklist lengths, event, messages).
+# Keyed by the vendor, not the connection: each thread's connection is its own object, and
+# the development server makes a thread per request. Longer inserts are written each time.
+_STATEMENTS: dict[tuple[type[Model], int, str, str | None], str] = {}
+_KEPT_UP_TO_ROWS = 64
+
+
+def _statement(
+    model: type[Model], rows: int, connection: BaseDatabaseWrapper, conflict: str | None
+) -> str:
+    if rows > _KEPT_UP_TO_ROWS:
+        return _written(model, rows, connection.ops.quote_name, conflict)
+    key = (model, rows, connection.vendor, conflict)
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        sql = _STATEMENTS[key] = _written(model, rows, connection.ops.quote_name, conflict)
+    return sql
 
 
 def insert_rows(objects: Sequence[M], *, unless_conflict_on: str | None = None) -> list[M]:
@@ -76,7 +95,7 @@ def insert_rows(objects: Sequence[M], *, unless_conflict_on: str | None = None) 
             for obj in chunk
             for field in fields
         ]
-        sql = _statement(model, len(chunk), connection.ops.quote_name, unless_conflict_on)
+        sql = _statement(model, len(chunk), connection, unless_conflict_on)
         with connection.cursor() as cursor:
             cursor.execute(sql, values)
             keys = [row[0] for row in cursor.fetchall()]

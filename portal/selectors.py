@@ -1,7 +1,6 @@
 """Reads for units and roles. Every check of "may this user see that unit" goes through here."""
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -43,8 +42,20 @@ _TOKEN_MODELS = (Token, User, Membership, Unit)
 M = TypeVar("M", bound=Model)
 
 
-@cache
-def _token_statement(quote: Callable[[str], str]) -> str:
+# ``_token_statement`` by database vendor (not by connection: each thread has its own).
+_TOKEN_STATEMENTS: dict[str, str] = {}
+
+
+def _token_statement(connection: BaseDatabaseWrapper) -> str:
+    sql = _TOKEN_STATEMENTS.get(connection.vendor)
+    if sql is None:
+        sql = _TOKEN_STATEMENTS[connection.vendor] = _written_token_statement(
+            connection.ops.quote_name
+        )
+    return sql
+
+
+def _written_token_statement(quote: Callable[[str], str]) -> str:
     aliases = ("t", "u", "m", "n")
     columns = [
         f"{alias}.{quote(field.column)}"
@@ -100,7 +111,7 @@ def user_by_token(key: str) -> tuple[User, Token] | None:
     alias = router.db_for_read(Token)
     connection = connections[alias]
     with connection.cursor() as cursor:
-        cursor.execute(_token_statement(connection.ops.quote_name), [key])
+        cursor.execute(_token_statement(connection), [key])
         rows = cursor.fetchall()
     if not rows:
         return None

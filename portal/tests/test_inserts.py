@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, connections
 from django.db.models.signals import post_save
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -168,3 +168,20 @@ def test_a_model_with_save_receivers_is_refused():
         post_save.disconnect(sender=OutboxMessage, dispatch_uid="test-inserts")
 
     assert not OutboxMessage.objects.exists()
+
+
+def test_statements_are_kept_per_database_not_per_connection_and_long_ones_not_at_all():
+    from portal import inserts
+
+    o = office()
+    dossier = received(o)
+    inserts._STATEMENTS.clear()
+    other = connections.create_connection("default")  # as another thread's would be
+
+    insert_rows([DossierDocument(dossier=dossier, name="x", sort_order=n) for n in range(3)])
+    kept = inserts._statement(DossierDocument, 3, other, None)
+    insert_rows([DossierDocument(dossier=dossier, name="y", sort_order=n) for n in range(100)])
+
+    assert list(inserts._STATEMENTS) == [(DossierDocument, 3, connection.vendor, None)]
+    assert kept is inserts._STATEMENTS[(DossierDocument, 3, connection.vendor, None)]
+    assert DossierDocument.objects.filter(dossier=dossier, name="y").count() == 100
