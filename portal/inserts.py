@@ -3,7 +3,7 @@
 ``Model.save()`` and ``bulk_create()`` compile their statement anew each time: for an intake's
 dossier, checklist and event, about 1.3 ms of CPU of an intake's 5 (issue 8: intake under
 gunicorn on 2 cores is CPU-bound). The statement here is written once per model, number of rows
-and connection, and each row's values are made as the ORM makes them (each field's
+and database vendor, and each row's values are made as the ORM makes them (each field's
 ``pre_save`` — ``auto_now`` sets the time on the object — then ``get_db_prep_save``), so the
 row stored is the row ``save()`` would store. What ``save()`` does besides is not done: no
 ``pre_save``/``post_save`` signals are sent (as ``bulk_create`` sends none), so a model with a
@@ -79,12 +79,12 @@ def insert_rows(objects: Sequence[M], *, unless_conflict_on: str | None = None) 
             f"{model.__name__} has receivers of pre_save or post_save, which insert_rows would "
             "not call: save it with save() or bulk_create()."
         )
+    if unless_conflict_on is not None and len(objects) > 1:
+        raise ValueError("a conflict column is for one row at a time")
     alias = router.db_for_write(model)
     connection = connections[alias]
     fields = _fields(model)
     batch = connection.ops.bulk_batch_size(fields, objects) or len(objects)
-    if unless_conflict_on is not None and len(objects) > 1:
-        raise ValueError("a conflict column is for one row at a time")
     inserted: list[M] = []
     for start in range(0, len(objects), batch):
         chunk = objects[start : start + batch]
